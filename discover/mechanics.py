@@ -1,0 +1,272 @@
+"""The one Euler–Lagrange implementation: accelerations, residuals and energy from any L.
+
+For L(q, q̇[, t]) the Euler–Lagrange equations d/dt ∂L/∂q̇ − ∂L/∂q = 0 read
+
+    M q̈ = ∂L/∂q − C q̇ − ∂²L/∂q̇∂t,   M = ∂²L/∂q̇²,   C_ij = ∂²L/∂q̇_i∂q_j.
+
+``L`` is written for ONE state (1-D tensors of length n → scalar tensor) or is a SymPy
+expression.  Batching uses ``torch.func``: L is vmapped over the batch and summed, because
+samples are independent the gradient of the sum is the per-sample gradient, and the
+per-sample Hessian blocks come from one ``jacrev`` of that summed gradient (reverse over
+reverse), which is cheaper than a per-sample ``vmap(jacfwd(jacrev(L)))``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch.func import grad, jacrev, vmap
+
+__all__ = [
+    "SingularMassMatrixError",
+    "as_torch_lagrangian",
+    "accelerations",
+    "euler_lagrange_residual",
+    "energy",
+    "lagrangian_gradients",
+    "mass_matrix",
+]
+
+Lagrangian = Callable[..., torch.Tensor]
+
+#: default number of samples evaluated at once (bounds the memory of the Hessian blocks)
+DEFAULT_CHUNK = 1 << 16
+
+
+class SingularMassMatrixError(ValueError):
+    """∂²L/∂q̇² is singular or indefinite at some state, so q̈ is not determined by L."""
+
+    def __init__(self, message: str, *, q=None, qdot=None, condition_number=None):
+        super().__init__(message)
+        self.q = q
+        self.qdot = qdot
+        self.condition_number = condition_number
+
+
+# ----------------------------------------------------------------------------------------
+# Lagrangians given as SymPy expressions
+# ----------------------------------------------------------------------------------------
+def as_torch_lagrangian(
+    L, *, coordinates: Sequence[str] | None = None
+) -> tuple[Lagrangian, bool]:
+    """Return ``(f, time_dependent)`` with f(q, qdot[, t]) → scalar tensor.
+
+    A torch callable is returned unchanged (``time_dependent`` is then None: the caller
+    decides from whether it passes ``t``).  A SymPy expression (or string) is lambdified;
+    its coordinates are the symbols not ending in ``_dot`` other than ``t`` (sorted by name
+    unless ``coordinates`` gives the order), velocities are ``<name>_dot``.
+    """
+    if callable(L) and not _is_sympy(L):
+        return L, None
+    from .symbolic import sympy_to_torch  # local import: SymPy is only needed here
+
+    return sympy_to_torch(L, coordinates=coordinates)
+
+
+def _is_sympy(obj) -> bool:
+    try:
+        import sympy
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(obj, (sympy.Basic, str))
+
+
+# ----------------------------------------------------------------------------------------
+# core: first and second derivatives of L, batched
+# ----------------------------------------------------------------------------------------
+def _batched_derivatives(L, Q, Qd, T, *, second: bool):
+    """Per-sample ∂L/∂q, ∂L/∂q̇ and, if ``second``, M, C and ∂²L/∂q̇∂t.
+
+    Q, Qd: (B, n); T: (B,) or None.  Returns a dict of tensors with batch dim B first.
+    """
+    timed = T is not None
+    args = (Q, Qd, T) if timed else (Q, Qd)
+    Lb = vmap(L)
+
+    def total(*a):
+        return Lb(*a).sum()
+
+    if not second:
+        gq, gqd = grad(total, argnums=(0, 1))(*args)
+        return {"dL_dq": gq, "dL_dqdot": gqd}
+
+    def summed_momentum(*a):
+        gq, gqd = grad(total, argnums=(0, 1))(*a)
+        return gqd.sum(0), (gq, gqd)
+
+    argnums = (0, 1, 2) if timed else (0, 1)
+    jac, (gq, gqd) = jacrev(summed_momentum, argnums=argnums, has_aux=True)(*args)
+    # jac[k] has shape (n, B, n) (or (n, B) for t): row i of sample b's block
+    C = jac[0].permute(1, 0, 2)
+    M = jac[1].permute(1, 0, 2)
+    out = {"dL_dq": gq, "dL_dqdot": gqd, "M": M, "C": C}
+    if timed:
+        out["dp_dt"] = jac[2].permute(1, 0)
+    return out
+
+
+def _prepare(L, q, qdot, t, coordinates):
+    """Resolve L, broadcast inputs and flatten the leading shape to one batch dim."""
+    f, _ = as_torch_lagrangian(L, coordinates=coordinates)
+    q = torch.as_tensor(q)
+    qdot = torch.as_tensor(qdot, dtype=q.dtype, device=q.device)
+    if not torch.is_floating_point(q):
+        q, qdot = q.double(), qdot.double()
+    if q.ndim == 0 or qdot.ndim == 0:
+        raise ValueError("q and qdot need a last dimension of size n (the degrees of freedom)")
+    if q.shape[-1] != qdot.shape[-1]:
+        raise ValueError(
+            f"q has {q.shape[-1]} coordinates but qdot has {qdot.shape[-1]}: they must match"
+        )
+    lead = torch.broadcast_shapes(q.shape[:-1], qdot.shape[:-1])
+    if t is not None:
+        t = torch.as_tensor(t, dtype=q.dtype, device=q.device)
+        lead = torch.broadcast_shapes(lead, t.shape)
+        t = t.expand(lead).reshape(-1)
+    n = q.shape[-1]
+    Q = q.expand(*lead, n).reshape(-1, n)
+    Qd = qdot.expand(*lead, n).reshape(-1, n)
+    return f, Q, Qd, t, lead
+
+
+def _chunks(B: int, chunk: int | None):
+    step = B if not chunk or chunk >= B else chunk
+    return [(i, min(i + step, B)) for i in range(0, max(B, 1), step)]
+
+
+def _map_chunks(fn, Q, Qd, T, chunk):
+    parts = [fn(Q[a:b], Qd[a:b], None if T is None else T[a:b]) for a, b in _chunks(Q.shape[0], chunk)]
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p, 0) for p in zip(*parts))
+    return torch.cat(parts, 0)
+
+
+# ----------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------
+def _max_condition(dtype: torch.dtype) -> float:
+    return float(torch.finfo(dtype).eps) ** -0.75
+
+
+def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool):
+    """Solve M x = rhs per sample; M must be definite (positive or negative)."""
+    n = M.shape[-1]
+    sign = torch.where(M.diagonal(dim1=-2, dim2=-1).sum(-1) < 0, -1.0, 1.0).to(M.dtype)
+    Ms = M * sign[:, None, None]
+    chol, info = torch.linalg.cholesky_ex(Ms)
+    if check:
+        d = chol.diagonal(dim1=-2, dim2=-1).abs()
+        # (max/min of the Cholesky diagonal)² is a cheap lower bound of cond(M)
+        cond_lb = (d.amax(-1) / d.amin(-1).clamp_min(torch.finfo(M.dtype).tiny)) ** 2
+        cond_lb = torch.where(torch.isfinite(cond_lb), cond_lb, torch.full_like(cond_lb, float("inf")))
+        bad = (info != 0) | (cond_lb > max_cond) | ~torch.isfinite(M).all(-1).all(-1)
+        if bool(bad.any()):
+            i = int(torch.nonzero(bad)[0])
+            ev = torch.linalg.eigvalsh(M[i].detach().double()) if torch.isfinite(M[i]).all() else None
+            if ev is None:
+                cond, what = float("nan"), "not finite"
+            else:
+                cond = float(ev.abs().max() / ev.abs().min().clamp_min(1e-300))
+                what = "indefinite" if (ev.min() < 0 < ev.max()) else "singular"
+            raise SingularMassMatrixError(
+                f"mass matrix ∂²L/∂q̇² is {what} at sample {i} "
+                f"(q={Q[i].tolist()}, qdot={Qd[i].tolist()}, condition number {cond:.3g}, "
+                f"eigenvalues {None if ev is None else ev.tolist()}): q̈ is not determined by this L",
+                q=Q[i].detach(), qdot=Qd[i].detach(), condition_number=cond,
+            )
+    x = torch.cholesky_solve((rhs * sign[:, None]).unsqueeze(-1), chol).squeeze(-1)
+    return x
+
+
+def accelerations(
+    L,
+    q,
+    qdot,
+    t=None,
+    *,
+    coordinates: Sequence[str] | None = None,
+    check: bool = True,
+    max_condition: float | None = None,
+    chunk_size: int | None = DEFAULT_CHUNK,
+) -> torch.Tensor:
+    """q̈ from the Euler–Lagrange equations of ``L``.
+
+    Args:
+        L: callable ``L(q, qdot)`` (or ``L(q, qdot, t)`` when ``t`` is given) for ONE state,
+            q and qdot 1-D of length n, returning a scalar tensor; or a SymPy expression/string.
+        q, qdot: ``(..., n)`` tensors (or arrays); their dtype and device are kept.
+        t: optional time, broadcastable to ``(...)``; L is then called with a scalar t.
+        coordinates: order of the coordinates when L is SymPy.
+        check: raise :class:`SingularMassMatrixError` where M is singular or indefinite.
+        max_condition: condition number above which M counts as singular
+            (default ``eps**-0.75``: 5e11 in float64, 1.6e5 in float32).
+        chunk_size: samples per evaluation (bounds memory); None for one pass.
+
+    Returns:
+        ``(..., n)`` tensor of accelerations, differentiable w.r.t. any parameters of L.
+    """
+    f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+    mc = max_condition if max_condition is not None else _max_condition(Q.dtype)
+
+    def one(Qc, Qdc, Tc):
+        d = _batched_derivatives(f, Qc, Qdc, Tc, second=True)
+        rhs = d["dL_dq"] - torch.einsum("bij,bj->bi", d["C"], Qdc)
+        if Tc is not None:
+            rhs = rhs - d["dp_dt"]
+        return _solve_definite(d["M"], rhs, Qc, Qdc, mc, check)
+
+    out = _map_chunks(one, Q, Qd, T, chunk_size)
+    return out.reshape(*lead, Q.shape[-1])
+
+
+def euler_lagrange_residual(
+    L, q, qdot, qddot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK
+) -> torch.Tensor:
+    """``M q̈ + C q̇ + ∂²L/∂q̇∂t − ∂L/∂q`` (zero on true motion), shape ``(..., n)``.
+
+    Linear in L: the residual of Σ ξ_k φ_k is Σ ξ_k (residual of φ_k), which is what the
+    library regression uses.  Needs no inverse of M.
+    """
+    f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+    qddot = torch.as_tensor(qddot, dtype=Q.dtype, device=Q.device)
+    Qdd = qddot.expand(*lead, Q.shape[-1]).reshape(-1, Q.shape[-1])
+
+    def one(Qc, Qdc, Tc, Qddc):
+        d = _batched_derivatives(f, Qc, Qdc, Tc, second=True)
+        r = torch.einsum("bij,bj->bi", d["M"], Qddc) + torch.einsum("bij,bj->bi", d["C"], Qdc) - d["dL_dq"]
+        if Tc is not None:
+            r = r + d["dp_dt"]
+        return r
+
+    parts = [
+        one(Q[a:b], Qd[a:b], None if T is None else T[a:b], Qdd[a:b])
+        for a, b in _chunks(Q.shape[0], chunk_size)
+    ]
+    return torch.cat(parts, 0).reshape(*lead, Q.shape[-1])
+
+
+def lagrangian_gradients(L, q, qdot, t=None, *, coordinates=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(∂L/∂q, ∂L/∂q̇)``, each ``(..., n)`` (the weak form needs only these)."""
+    f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+    d = _batched_derivatives(f, Q, Qd, T, second=False)
+    n = Q.shape[-1]
+    return d["dL_dq"].reshape(*lead, n), d["dL_dqdot"].reshape(*lead, n)
+
+
+def mass_matrix(L, q, qdot, t=None, *, coordinates=None) -> torch.Tensor:
+    """∂²L/∂q̇², shape ``(..., n, n)``."""
+    f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+    d = _batched_derivatives(f, Q, Qd, T, second=True)
+    n = Q.shape[-1]
+    return d["M"].reshape(*lead, n, n)
+
+
+def energy(L, q, qdot, t=None, *, coordinates=None) -> torch.Tensor:
+    """Energy function ``E = q̇·∂L/∂q̇ − L``, shape ``(...)``."""
+    f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+    args = (Q, Qd) if T is None else (Q, Qd, T)
+    Lval = vmap(f)(*args)
+    _, p = lagrangian_gradients(f, Q, Qd, T)
+    return ((Qd * p).sum(-1) - Lval).reshape(lead)

@@ -1,0 +1,71 @@
+"""SymPy export: the single source for text, LaTeX and torch forms of a Lagrangian."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import sympy
+import torch
+
+__all__ = ["coordinate_names", "velocity_name", "sympy_to_torch", "parse_lagrangian"]
+
+TIME = "t"
+VEL_SUFFIX = "_dot"
+
+
+def velocity_name(coordinate: str) -> str:
+    return coordinate + VEL_SUFFIX
+
+
+def parse_lagrangian(L) -> sympy.Expr:
+    """A SymPy expression from an expression or a SymPy-parsable string."""
+    if isinstance(L, str):
+        names = {s: sympy.Symbol(s) for s in _identifiers(L)}
+        return sympy.sympify(L, locals=names)
+    return sympy.sympify(L)
+
+
+def _identifiers(text: str) -> set[str]:
+    import re
+
+    known = set(dir(sympy))
+    return {w for w in re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text) if w not in known}
+
+
+def coordinate_names(expr: sympy.Expr) -> list[str]:
+    """Coordinates of an expression: symbols other than ``t`` with ``_dot`` stripped, sorted."""
+    names = set()
+    for s in expr.free_symbols:
+        name = s.name
+        if name == TIME:
+            continue
+        names.add(name[: -len(VEL_SUFFIX)] if name.endswith(VEL_SUFFIX) else name)
+    return sorted(names)
+
+
+def sympy_to_torch(L, *, coordinates: Sequence[str] | None = None):
+    """``(f, time_dependent)`` with ``f(q, qdot[, t])`` for one state, built by lambdify."""
+    expr = parse_lagrangian(L)
+    coords = list(coordinates) if coordinates is not None else coordinate_names(expr)
+    qs = [sympy.Symbol(c) for c in coords]
+    vs = [sympy.Symbol(velocity_name(c)) for c in coords]
+    tsym = sympy.Symbol(TIME)
+    known = set(qs) | set(vs) | {tsym}
+    unknown = sorted(s.name for s in expr.free_symbols if s not in known)
+    if unknown:
+        raise ValueError(
+            f"Lagrangian uses symbols {unknown} that are neither coordinates {coords}, "
+            f"their velocities (<name>{VEL_SUFFIX}) nor time '{TIME}'"
+        )
+    timed = tsym in expr.free_symbols
+    g = sympy.lambdify(qs + vs + [tsym], expr, modules="torch")
+    n = len(coords)
+
+    def f(q, qdot, t=None):
+        tt = q.new_zeros(()) if t is None else t
+        val = g(*[q[i] for i in range(n)], *[qdot[i] for i in range(n)], tt)
+        # constant parts come back as Python numbers: anchor them to the input tensors
+        return torch.as_tensor(val, dtype=q.dtype, device=q.device) + 0 * q.sum()
+
+    f.coordinates = coords
+    f.expr = expr
+    return f, timed
