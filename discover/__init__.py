@@ -7,6 +7,7 @@ from .mechanics import (
     lagrangian_gradients,
     mass_matrix,
 )
+from .neural import MLPEnsemble, MLPLagrangian, TrainingDivergedError
 
 __version__ = "0.1.0"
 __all__ = [
@@ -17,3 +18,4 @@ __all__ = [
     "lagrangian_gradients",
     "mass_matrix",
 ]
+__all__ += ["MLPEnsemble", "MLPLagrangian", "TrainingDivergedError"]

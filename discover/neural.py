@@ -1,0 +1,582 @@
+"""MLP Lagrangians (LNN): the fallback when no sparse library model fits.
+
+A network ``L_θ(q, q̇)`` is trained so that the accelerations it implies through the
+Euler–Lagrange equations (:func:`discover.mechanics.accelerations`, the one implementation)
+match the data's q̈.  Two forms:
+
+* plain (default): ``L = f_θ(q̃, ṽ) + ½‖ṽ‖²`` with ``q̃ = (q − μ_q)/σ_q``, ``ṽ = q̇/σ_q̇``.
+  The quadratic term only makes ``M = ∂²L/∂q̇²`` positive definite at initialization (f_θ is
+  free, so it restricts nothing); a penalty keeps the smallest eigenvalue of M (in normalized
+  units) above ``mass_floor`` times its mean diagonal (32 samples of every 4th batch).
+* ``structured=True`` (DeLaN-like): ``L = ½ ṽᵀ(LLᵀ + εI)ṽ − V(q̃)``, L lower triangular with
+  a softplus diagonal, so M is positive definite by construction.  It cannot represent terms
+  linear in q̇ (magnetic) or non-quadratic kinetic energies (relativistic).
+
+Normalization lives inside the module, so the module *is* a Lagrangian in the data's units
+and q̈ is always in the data's units; the loss divides the q̈ error by the per-coordinate RMS
+of q̈.  L is determined only up to scale and additive constants/total derivatives, so
+:meth:`energy` is too: compare energies along one rollout, not across models.
+
+Ensembles train k networks at once with ``torch.func`` (stacked parameters, ``vmap`` over
+models); every per-model quantity (initialization, split, shuffling, Adam state, gradient
+clipping, early stopping) is the same as in a separate run with the same seed, so
+``MLPEnsemble(seed=s, n_models=k)`` reproduces ``MLPLagrangian(seed=s+i)`` for i < k.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from .mechanics import _max_condition, accelerations, energy, mass_matrix
+
+__all__ = ["TrainingDivergedError", "LagrangianNet", "MLPLagrangian", "MLPEnsemble",
+           "load_mlp", "measure_speed"]
+
+_ACTIVATIONS = {"softplus": nn.Softplus, "tanh": nn.Tanh, "silu": nn.SiLU, "gelu": nn.GELU}
+_DIAG_SHIFT = math.log(math.e - 1.0)  # softplus(_DIAG_SHIFT) = 1: M̃ starts near identity
+_STRUCT_EPS = 1e-3
+_MAX_BAD_STEPS = 25       # consecutive non-finite steps of one model before it has diverged
+_PENALTY_EVERY = 4        # the mass-matrix penalty (a second Hessian pass) runs every 4th step
+_EXPLODE = 1e3            # validation loss above _EXPLODE × max(initial, 1): diverged
+_FORMAT = 1
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training produced non-finite or exploding losses; no model is returned."""
+
+
+# ----------------------------------------------------------------------------------------
+# the network: a Lagrangian for ONE state, in the data's units
+# ----------------------------------------------------------------------------------------
+def _mlp(n_in: int, hidden, n_out: int, activation: str) -> nn.Sequential:
+    layers, width = [], n_in
+    for h in hidden:
+        layers += [nn.Linear(width, h), _ACTIVATIONS[activation]()]
+        width = h
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+class LagrangianNet(nn.Module):
+    """``forward(q, qdot)``: q, qdot of shape ``(n,)`` → scalar L (data units)."""
+
+    def __init__(self, n_dof: int, hidden=(128, 128), activation: str = "softplus",
+                 structured: bool = False):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation {activation!r}: choose one of {sorted(_ACTIVATIONS)} "
+                             "(it needs non-zero second derivatives, so not relu)")
+        self.n_dof, self.structured = n_dof, structured
+        self.register_buffer("q_mean", torch.zeros(n_dof))
+        self.register_buffer("q_scale", torch.ones(n_dof))
+        self.register_buffer("v_scale", torch.ones(n_dof))
+        if structured:
+            m = n_dof * (n_dof + 1) // 2
+            self.mass_net = _mlp(n_dof, hidden, m, activation)
+            self.potential_net = _mlp(n_dof, hidden, 1, activation)
+            rows, cols = torch.tril_indices(n_dof, n_dof)
+            scatter = torch.zeros(n_dof * n_dof, m)
+            scatter[rows * n_dof + cols, torch.arange(m)] = 1.0
+            self.register_buffer("tril_scatter", scatter, persistent=False)
+            self.register_buffer("tril_diag", rows == cols, persistent=False)
+        else:
+            self.net = _mlp(2 * n_dof, hidden, 1, activation)
+            with torch.no_grad():  # small f_θ at start: M ≈ identity (normalized units)
+                self.net[-1].weight.mul_(0.1)
+
+    def forward(self, q: torch.Tensor, qdot: torch.Tensor) -> torch.Tensor:
+        x = (q - self.q_mean) / self.q_scale
+        v = qdot / self.v_scale
+        if self.structured:
+            raw = self.mass_net(x)
+            vals = torch.where(self.tril_diag, nn.functional.softplus(raw + _DIAG_SHIFT), raw)
+            chol = (self.tril_scatter @ vals).reshape(self.n_dof, self.n_dof)
+            w = chol.T @ v  # ṽᵀ L Lᵀ ṽ = ‖Lᵀ ṽ‖²
+            return 0.5 * (w @ w + _STRUCT_EPS * (v @ v)) - self.potential_net(x)[0]
+        return self.net(torch.cat([x, v]))[0] + 0.5 * (v @ v)
+
+
+# ----------------------------------------------------------------------------------------
+# data handling
+# ----------------------------------------------------------------------------------------
+def _as_arrays(data, what: str = "data"):
+    """(q, qdot, qddot) float64 arrays (N, n) from a tuple or an object with ``.stack()``."""
+    if hasattr(data, "stack"):
+        d = data.stack()
+        if d.get("qddot") is None:
+            raise ValueError(f"{what} has no accelerations (qddot); estimate them first "
+                             "(discover.derivatives) or pass (q, qdot, qddot) arrays")
+        data = (d["q"], d["qdot"], d["qddot"])
+    if not isinstance(data, (tuple, list)) or len(data) != 3:
+        raise ValueError(f"{what} must be (q, qdot, qddot) arrays of shape (N, n) or an object "
+                         "with .stack() returning q, qdot, qddot")
+    out = []
+    for name, a in zip(("q", "qdot", "qddot"), data):
+        a = np.asarray(a.detach().cpu() if torch.is_tensor(a) else a, dtype=np.float64)
+        if a.ndim == 1:
+            a = a[:, None]
+        if a.ndim != 2:
+            raise ValueError(f"{what}: {name} has shape {a.shape}; expected (N, n)")
+        bad = ~np.isfinite(a).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{what}: {name} has {int(bad.sum())} rows with NaN or inf "
+                             f"(first at row {int(np.argmax(bad))}); drop or repair them before fitting")
+        out.append(a)
+    if not (out[0].shape == out[1].shape == out[2].shape):
+        raise ValueError(f"{what}: q, qdot, qddot shapes differ: {[a.shape for a in out]}")
+    if out[0].shape[0] < 4:
+        raise ValueError(f"{what}: {out[0].shape[0]} samples are too few to train on")
+    return tuple(out)
+
+
+def _scale(x: np.ndarray, rms: bool) -> np.ndarray:
+    s = np.sqrt((x ** 2).mean(0)) if rms else x.std(0)
+    big = s.max() if s.size and s.max() > 0 else 1.0
+    return np.where(s > 1e-12 * big, s, big)
+
+
+def _dtype(name) -> torch.dtype:
+    dt = getattr(torch, str(name).replace("torch.", ""), None)
+    if dt not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype {name!r}: use 'float32' or 'float64'")
+    return dt
+
+
+# ----------------------------------------------------------------------------------------
+# estimators
+# ----------------------------------------------------------------------------------------
+class _MLPBase:
+    """Shared fitting, prediction and persistence; subclasses fix the number of models."""
+
+    _n_models = 1
+
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters
+                if k != "self"}
+
+    # -- training ----------------------------------------------------------------------
+    def _seeds(self):
+        return [int(self.seed) + i for i in range(self._n_models)]
+
+    def fit(self, data, *, validation=None):
+        """Train on ``data`` = (q, qdot, qddot), each ``(N, n)``, or a TrajectorySet.
+
+        ``validation`` (same forms) is used for early stopping; without it each model holds
+        out ``validation_fraction`` of the samples, drawn with its own seed.
+        """
+        q, qd, qdd = _as_arrays(data)
+        n_train, n = q.shape
+        if validation is not None:
+            vq, vqd, vqdd = _as_arrays(validation, "validation")
+            if vq.shape[1] != n:
+                raise ValueError(f"validation has {vq.shape[1]} coordinates, data has {n}")
+            q, qd, qdd = (np.concatenate(p) for p in ((q, vq), (qd, vqd), (qdd, vqdd)))
+        dtype, device = _dtype(self.dtype), torch.device(self.device)
+        stats = {"q_mean": q.mean(0), "q_scale": _scale(q, rms=False),
+                 "v_scale": _scale(qd, rms=True), "a_scale": _scale(qdd, rms=True)}
+        T = lambda a: torch.as_tensor(a, dtype=dtype, device=device)
+        Q, Qd, A = T(q), T(qd), T(qdd)
+        seeds, k = self._seeds(), self._n_models
+        gens, train_idx, val_idx, modules = [], [], [], []
+        for s in seeds:
+            g = torch.Generator().manual_seed(s)
+            if validation is not None:
+                tr, va = torch.arange(n_train), torch.arange(n_train, q.shape[0])
+            else:
+                frac = float(self.validation_fraction)
+                n_val = min(max(1, round(frac * n_train)), n_train - 2) if frac > 0 else 0
+                perm = torch.randperm(n_train, generator=g)
+                va, tr = (perm[:n_val], perm[n_val:]) if n_val else (perm[:0], perm)
+            train_idx.append(tr), val_idx.append(va), gens.append(g)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(s)
+                m = LagrangianNet(n, tuple(self.hidden), self.activation, bool(self.structured))
+            for name in ("q_mean", "q_scale", "v_scale"):
+                getattr(m, name).copy_(torch.as_tensor(stats[name]))
+            modules.append(m.to(device=device, dtype=dtype))
+        if val_idx[0].numel() == 0:  # no validation: early-stop on the training set
+            val_idx = train_idx
+        self.n_dof_ = n
+        self.normalization_ = {key: v.tolist() for key, v in stats.items()}
+        self._train(modules, gens, Q, Qd, A, torch.stack(train_idx).to(device),
+                    torch.stack(val_idx).to(device), T(stats["a_scale"]), T(stats["v_scale"]))
+        return self
+
+    def _per_model_loss(self, base, a_scale, v_scale, with_penalty):
+        floor, n_pen = float(self.mass_floor), 32
+
+        def loss(p, b, q, qd, a):
+            L = lambda q_, qd_: functional_call(base, (p, b), (q_, qd_))
+            pred = accelerations(L, q, qd, check=False, chunk_size=None)
+            fit = (((pred - a) / a_scale) ** 2).mean()
+            if not with_penalty:
+                return fit, fit
+            M = mass_matrix(L, q[:n_pen], qd[:n_pen]) * (v_scale[:, None] * v_scale[None, :])
+            lam = torch.linalg.eigvalsh(M)[:, 0]
+            mean_diag = M.diagonal(dim1=-2, dim2=-1).mean().abs().clamp_min(1e-12)
+            pen = torch.relu(floor - lam / mean_diag).pow(2).mean()
+            return fit + float(self.mass_regularization) * pen, fit
+
+        return loss
+
+    def _train(self, modules, gens, Q, Qd, A, train_idx, val_idx, a_scale, v_scale):
+        k, n_tr = train_idx.shape
+        params, buffers = stack_module_state(modules)
+        base = copy.deepcopy(modules[0]).to("meta")
+        penalty = not self.structured and float(self.mass_regularization) > 0
+        pen_loss = vmap(self._per_model_loss(base, a_scale, v_scale, penalty))
+        eval_loss = vmap(self._per_model_loss(base, a_scale, v_scale, False))
+        opt = torch.optim.Adam(list(params.values()), lr=float(self.lr),
+                               weight_decay=float(self.weight_decay))
+        epochs, bs = int(self.epochs), min(int(self.batch_size), n_tr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1),
+                                                           eta_min=float(self.lr) * 1e-2)
+
+        def validate():
+            tot = torch.zeros(k, dtype=Q.dtype, device=Q.device)
+            for a in range(0, val_idx.shape[1], 4096):
+                i = val_idx[:, a:a + 4096]
+                with torch.no_grad():
+                    tot += eval_loss(params, buffers, Q[i], Qd[i], A[i])[1].detach() * i.shape[1]
+            return tot / val_idx.shape[1]
+
+        initial = validate()
+        ref, best = torch.clamp(initial, min=1.0), initial.tolist()
+        best_params = {name: p.detach().clone() for name, p in params.items()}
+        best_epoch, wait = [0] * k, [0] * k
+        active, bad_run = [True] * k, [0] * k
+        hist = {"train_loss": [], "val_loss": [], "lr": []}
+        t0, n_steps = time.perf_counter(), 0
+        for epoch in range(1, epochs + 1):
+            order = torch.stack([torch.randperm(n_tr, generator=g) for g in gens]).to(Q.device)
+            order = torch.gather(train_idx, 1, order)
+            ep_loss, ep_n = torch.zeros(k, dtype=Q.dtype, device=Q.device), 0
+            for a in range(0, n_tr, bs):
+                i = order[:, a:a + bs]
+                step_loss = pen_loss if n_steps % _PENALTY_EVERY == 0 else eval_loss
+                n_steps += 1
+                total, fit = step_loss(params, buffers, Q[i], Qd[i], A[i])
+                opt.zero_grad(set_to_none=False)
+                total.sum().backward()
+                self._clean_and_clip(params, total, bad_run, active, epoch)
+                opt.step()
+                ep_loss += torch.nan_to_num(fit.detach(), nan=0.0) * i.shape[1]
+                ep_n += i.shape[1]
+            sched.step()
+            val = validate()
+            hist["train_loss"].append((ep_loss / ep_n).tolist())
+            hist["val_loss"].append(val.tolist())
+            hist["lr"].append(opt.param_groups[0]["lr"])
+            for m in range(k):
+                if not active[m]:
+                    continue
+                v = float(val[m])
+                if not math.isfinite(v) or v > _EXPLODE * float(ref[m]):
+                    raise TrainingDivergedError(
+                        f"model {m} (seed {self._seeds()[m]}) diverged at epoch {epoch}: validation "
+                        f"loss {v:.3g} (initial {float(ref[m]):.3g}); lower lr (now {self.lr}) or "
+                        "use float64 / structured=True")
+                if v < best[m]:
+                    best[m], best_epoch[m], wait[m] = v, epoch, 0
+                    for name, p in params.items():
+                        best_params[name][m] = p.detach()[m]
+                else:
+                    wait[m] += 1
+                    active[m] = wait[m] < int(self.patience)
+            if self.verbose:
+                print(f"epoch {epoch}: train {hist['train_loss'][-1]} val {hist['val_loss'][-1]}")
+            if not any(active):
+                break
+        self.history_ = hist
+        self.best_epoch_ = best_epoch
+        self.n_epochs_ = epoch if epochs else 0
+        self.fit_time_ = time.perf_counter() - t0
+        self._set_models(best_params, buffers, modules)
+        errors = []
+        for m, mod in enumerate(modules):  # each model on its own validation samples
+            i = val_idx[m]
+            with torch.no_grad():
+                pred = accelerations(mod, Q[i], Qd[i], check=False)
+            if not torch.isfinite(pred).all():
+                raise TrainingDivergedError(
+                    f"model {m} (seed {self._seeds()[m]}) predicts non-finite q̈ on its validation "
+                    "data after training; lower lr or use structured=True")
+            errors.append(float(torch.linalg.norm(pred - A[i]) / torch.linalg.norm(A[i]).clamp_min(1e-300)))
+        self.val_errors_ = errors
+
+    def _clean_and_clip(self, params, total, bad_run, active, epoch):
+        """Per model: drop non-finite gradients (that step), clip the gradient norm."""
+        k = total.shape[0]
+        for p in params.values():  # e.g. the output bias: a constant in L never reaches q̈
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        sq = sum(p.grad.reshape(k, -1).pow(2).sum(1) for p in params.values())
+        ok = torch.isfinite(sq) & torch.isfinite(total.detach())
+        for m in torch.nonzero(~ok).flatten().tolist():
+            bad_run[m] += 1
+            if active[m] and bad_run[m] > _MAX_BAD_STEPS:
+                raise TrainingDivergedError(
+                    f"model {m} (seed {self._seeds()[m]}): {bad_run[m]} consecutive steps with "
+                    f"non-finite loss or gradient (epoch {epoch}); lower lr (now {self.lr})")
+        for m in torch.nonzero(ok).flatten().tolist():
+            bad_run[m] = 0
+        clip = float(self.grad_clip) if self.grad_clip else float("inf")
+        factor = torch.where(ok, torch.clamp(clip / (sq.sqrt() + 1e-12), max=1.0),
+                             torch.zeros_like(sq))
+        for p in params.values():
+            g = torch.nan_to_num(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
+            p.grad.copy_(g * factor.view(k, *[1] * (p.ndim - 1)))
+
+    def _set_models(self, stacked, buffers, modules):
+        for m, mod in enumerate(modules):
+            with torch.no_grad():
+                for name, p in mod.named_parameters():
+                    p.copy_(stacked[name][m])
+            mod.eval().requires_grad_(False)
+        self.modules_ = modules
+
+    # -- prediction ----------------------------------------------------------------------
+    def _max_condition(self, dtype):
+        v = torch.as_tensor(self.normalization_["v_scale"])
+        return _max_condition(dtype) * float(v.max() / v.min()) ** 2
+
+    def _predict_each(self, Q, Qd, *, check=True):
+        mc = self._max_condition(Q.dtype)
+        return torch.stack([accelerations(m, Q, Qd, check=check, max_condition=mc)
+                            for m in self.modules_])
+
+    def _to_model(self, q, qdot):
+        """Tensors in the model's dtype/device, plus a function mapping results back."""
+        p = next(self.modules_[0].parameters())
+        if torch.is_tensor(q):
+            back = lambda x: x.to(dtype=q.dtype if q.is_floating_point() else x.dtype, device=q.device)
+        else:
+            back = lambda x: x.detach().cpu().numpy().astype(np.float64)
+        Q = torch.as_tensor(np.asarray(q) if not torch.is_tensor(q) else q).to(p.device, p.dtype)
+        Qd = torch.as_tensor(np.asarray(qdot) if not torch.is_tensor(qdot) else qdot).to(p.device, p.dtype)
+        return Q, Qd, back
+
+    def lagrangian(self):
+        """No closed form for an MLP: None (the contract of ``discover.load``)."""
+        return None
+
+    def score(self, data) -> float:
+        """Relative q̈ error ‖q̈_pred − q̈‖ / ‖q̈‖ on ``data`` (lower is better)."""
+        q, qd, qdd = _as_arrays(data)
+        pred = self.acceleration(q, qd)
+        return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
+
+    def simulate(self, q0, qdot0, t, *, method: str = "rk4", substeps: int = 1):
+        """Roll out from ``q0``, ``qdot0`` ``(..., n)`` at times ``t`` ``(T,)`` with
+        :func:`discover.integrate.rollout` (q̈ of the model; ensemble mean for ensembles).
+        Returns ``(q, qdot)``, each ``(T, ..., n)``, numpy or torch as the input."""
+        from .integrate import rollout
+
+        Q0, Qd0, back = self._to_model(q0, qdot0)
+        ts = torch.as_tensor(np.asarray(t) if not torch.is_tensor(t) else t).to(Q0.device, Q0.dtype)
+        L = self.modules_[0] if method == "variational" and len(self.modules_) == 1 else None
+        with torch.no_grad():
+            out = rollout(L, Q0, Qd0, ts, method=method, substeps=substeps, compute_energy=False,
+                          acceleration=None if L is not None else
+                          (lambda q, qd, tt: self._mean_acceleration(q, qd)))
+        return back(out.q), back(out.qdot)
+
+    def _mean_acceleration(self, Q, Qd):
+        return self._predict_each(Q, Qd).mean(0)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, directory) -> Path:
+        """Write ``config.json`` (arguments, normalization, history) and ``weights.pt``
+        (tensors only; loaded with ``weights_only=True``)."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        params = dict(self.get_params(), hidden=list(self.hidden))
+        cfg = {"class": type(self).__name__, "format": _FORMAT, "params": params,
+               "n_dof": self.n_dof_, "normalization": self.normalization_,
+               "history": self.history_, "best_epoch": self.best_epoch_,
+               "val_errors": self.val_errors_}
+        state = {f"{m}.{k}": v.cpu() for m, mod in enumerate(self.modules_)
+                 for k, v in mod.state_dict().items()}
+        torch.save(state, d / "weights.pt")
+        (d / "config.json").write_text(json.dumps(cfg, indent=1))
+        return d
+
+    @classmethod
+    def load(cls, directory):
+        """Rebuild a model written by :meth:`save` (an ensemble if one was saved there)."""
+        d = Path(directory)
+        cfg = json.loads((d / "config.json").read_text())
+        if cfg.get("class") != cls.__name__:
+            return load_mlp(d)
+        est = cls(**cfg["params"])
+        state = torch.load(d / "weights.pt", weights_only=True, map_location=est.device)
+        dtype = _dtype(est.dtype)
+        mods = []
+        for m in range(est._n_models):
+            mod = LagrangianNet(cfg["n_dof"], tuple(est.hidden), est.activation, bool(est.structured))
+            mod = mod.to(device=est.device, dtype=dtype)  # before loading: keep every bit
+            mod.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items()
+                                 if k.split(".", 1)[0] == str(m)})
+            mods.append(mod.eval().requires_grad_(False))
+        est.modules_, est.n_dof_ = mods, cfg["n_dof"]
+        est.normalization_, est.history_ = cfg["normalization"], cfg["history"]
+        est.best_epoch_, est.val_errors_ = cfg["best_epoch"], cfg["val_errors"]
+        return est
+
+
+_COMMON = dict(hidden=(128, 128), activation="softplus", structured=False, lr=1e-3, epochs=300,
+               batch_size=256, weight_decay=0.0, patience=30, validation_fraction=0.1,
+               mass_regularization=1e-2, mass_floor=1e-2, grad_clip=10.0, dtype="float32",
+               device="cpu", seed=0, verbose=False)
+
+
+class MLPLagrangian(_MLPBase):
+    """Neural Lagrangian ``L_θ(q, q̇)`` trained on q̈ through the Euler–Lagrange equations.
+
+    Args (keyword-only): ``hidden`` widths; ``activation`` (softplus, tanh, silu, gelu);
+    ``structured`` (``½q̇ᵀM(q)q̇ − V(q)``, M = LLᵀ+εI) or plain MLP with a mass-matrix penalty
+    (``mass_regularization`` weight, ``mass_floor`` minimum eigenvalue / mean diagonal);
+    ``lr``, ``epochs``, ``batch_size``, ``weight_decay`` (Adam, cosine schedule);
+    ``patience`` epochs without validation improvement before stopping;
+    ``validation_fraction`` held out when ``fit`` gets no ``validation``; ``grad_clip``;
+    ``dtype`` 'float32'/'float64'; ``device`` 'cpu'/'cuda'; ``seed``; ``verbose``.
+
+    Fitted: ``module_`` (a :class:`LagrangianNet`, usable as L by the engine), ``history_``,
+    ``val_error_`` (relative q̈ error on validation), ``best_epoch_``, ``n_epochs_``,
+    ``normalization_``, ``n_dof_``.
+    """
+
+    def __init__(self, *, hidden=(128, 128), activation="softplus", structured=False, lr=1e-3,
+                 epochs=300, batch_size=256, weight_decay=0.0, patience=30,
+                 validation_fraction=0.1, mass_regularization=1e-2, mass_floor=1e-2,
+                 grad_clip=10.0, dtype="float32", device="cpu", seed=0, verbose=False):
+        args = locals()
+        for k in _COMMON:
+            setattr(self, k, args[k])
+
+    @property
+    def module_(self) -> LagrangianNet:
+        return self.modules_[0]
+
+    @property
+    def val_error_(self) -> float:
+        return self.val_errors_[0]
+
+    def fit(self, data, *, validation=None) -> "MLPLagrangian":
+        super().fit(data, validation=validation)
+        self.best_epoch_ = self.best_epoch_[0]
+        self.history_ = {k: [v[0] if isinstance(v, list) else v for v in vals]
+                         for k, vals in self.history_.items()}
+        return self
+
+    def acceleration(self, q, qdot):
+        """q̈ of shape ``(..., n)`` at ``q``, ``qdot`` ``(..., n)``; numpy in → numpy out,
+        torch in → torch out.  Raises SingularMassMatrixError where M is singular."""
+        Q, Qd, back = self._to_model(q, qdot)
+        return back(self._predict_each(Q, Qd)[0])
+
+    def energy(self, q, qdot):
+        """Learned energy ``q̇·∂L/∂q̇ − L``, shape ``(...)`` (up to L's scale and offset)."""
+        Q, Qd, back = self._to_model(q, qdot)
+        return back(energy(self.module_, Q, Qd).detach())
+
+
+class MLPEnsemble(_MLPBase):
+    """``n_models`` MLP Lagrangians trained at once (vmap over models); model i uses seed
+    ``seed + i`` and equals ``MLPLagrangian(seed=seed + i)`` trained alone.  Other arguments
+    as :class:`MLPLagrangian`.  Fitted: ``modules_``, ``val_errors_`` (per model),
+    ``history_`` (per-epoch lists of per-model values), ``best_epoch_`` (per model)."""
+
+    def __init__(self, *, n_models=5, hidden=(128, 128), activation="softplus",
+                 structured=False, lr=1e-3, epochs=300, batch_size=256, weight_decay=0.0,
+                 patience=30, validation_fraction=0.1, mass_regularization=1e-2,
+                 mass_floor=1e-2, grad_clip=10.0, dtype="float32", device="cpu", seed=0,
+                 verbose=False):
+        args = locals()
+        self.n_models = n_models
+        for k in _COMMON:
+            setattr(self, k, args[k])
+
+    @property
+    def _n_models(self):
+        return int(self.n_models)
+
+    def acceleration(self, q, qdot, *, return_std=False):
+        """Ensemble-mean q̈ ``(..., n)`` (and the spread across models if ``return_std``)."""
+        Q, Qd, back = self._to_model(q, qdot)
+        each = self._predict_each(Q, Qd)
+        mean = back(each.mean(0))
+        return (mean, back(each.std(0, unbiased=False))) if return_std else mean
+
+    def energy(self, q, qdot):
+        """Per-model learned energies, shape ``(n_models, ...)`` (each up to scale/offset)."""
+        Q, Qd, back = self._to_model(q, qdot)
+        return back(torch.stack([energy(m, Q, Qd).detach() for m in self.modules_]))
+
+
+def load_mlp(directory):
+    """Load an :class:`MLPLagrangian` or :class:`MLPEnsemble` saved in ``directory``."""
+    name = json.loads((Path(directory) / "config.json").read_text()).get("class")
+    classes = {"MLPLagrangian": MLPLagrangian, "MLPEnsemble": MLPEnsemble}
+    if name not in classes:
+        raise ValueError(f"{directory}: config.json names class {name!r}, not an MLP model")
+    return classes[name].load(directory)
+
+
+# ----------------------------------------------------------------------------------------
+# speed
+# ----------------------------------------------------------------------------------------
+def measure_speed(*, n_dof=2, hidden=(128, 128), batch=10_000, train_batch=256, n_models=4,
+                  dtype=torch.float32, device="cpu", repeats=5) -> dict:
+    """Median timings of the engine on an MLP Lagrangian (the LNN paper's double-pendulum
+    model is n_dof=2, hidden=(128, 128), softplus, float32): q̈ samples/s at ``batch``;
+    one Adam training step at ``train_batch`` for one model and for ``n_models`` at once."""
+    def timed(fn):
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            ts.append(time.perf_counter() - t0)
+        return float(np.median(ts))
+
+    g = torch.Generator().manual_seed(0)
+    Q = torch.randn(batch, n_dof, generator=g).to(device, dtype)
+    Qd = torch.randn(batch, n_dof, generator=g).to(device, dtype)
+    A = torch.randn(batch, n_dof, generator=g).to(device, dtype)
+    net = LagrangianNet(n_dof, hidden).to(device, dtype)
+    with torch.no_grad():
+        t_fwd = timed(lambda: accelerations(net, Q, Qd))
+    out = {"qddot_samples_per_s": batch / t_fwd, "qddot_batch_s": t_fwd}
+    for k in (1, n_models):
+        est = MLPEnsemble(n_models=k, hidden=hidden, epochs=0, dtype=str(dtype).split(".")[1],
+                          device=device, validation_fraction=0)
+        mods = [LagrangianNet(n_dof, hidden).to(device, dtype) for _ in range(k)]
+        params, buffers = stack_module_state(mods)
+        base = copy.deepcopy(mods[0]).to("meta")
+        one = torch.ones(n_dof, dtype=dtype, device=device)
+        step = vmap(est._per_model_loss(base, one, one, True))
+        opt = torch.optim.Adam(list(params.values()))
+        idx = torch.stack([torch.randperm(batch, generator=g)[:train_batch] for _ in range(k)])
+
+        def train_step():
+            total, _ = step(params, buffers, Q[idx], Qd[idx], A[idx])
+            opt.zero_grad()
+            total.sum().backward()
+            opt.step()
+
+        out[f"train_step_s_{k}_models"] = timed(train_step)
+    return out
