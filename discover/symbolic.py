@@ -69,3 +69,52 @@ def sympy_to_torch(L, *, coordinates: Sequence[str] | None = None):
     f.coordinates = coords
     f.expr = expr
     return f, timed
+
+
+def _round_sig(x: float, digits: int) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def build_lagrangian(terms, coefs, *, digits: int = 6, snap: float | None = None) -> sympy.Expr:
+    """Σ c_k φ_k as SymPy, coefficients rounded to ``digits`` significant digits.
+
+    With ``snap`` a coefficient within that relative tolerance of a simple rational (small
+    denominator) is written as that rational.
+    """
+    expr = sympy.Integer(0)
+    for term, c in zip(terms, coefs):
+        c = float(c)
+        if c == 0:
+            continue
+        coef = sympy.Float(_round_sig(c, digits), digits)
+        if snap is not None:
+            r = sympy.nsimplify(c, rational=True, tolerance=snap * abs(c))
+            if r.q <= 12:
+                coef = r
+        expr += coef * term
+    return expr
+
+
+def trig_fold(expr: sympy.Expr) -> sympy.Expr:
+    """Write cos a cos b + sin a sin b as cos(a − b) and similar, keeping the result only when
+    it has no more operations than the input."""
+    folded = sympy.trigsimp(expr)
+    return folded if sympy.count_ops(folded) <= sympy.count_ops(expr) else expr
+
+
+def equations_of_motion(L: sympy.Expr, coordinates: Sequence[str]) -> list[sympy.Eq]:
+    """d/dt ∂L/∂q̇_i − ∂L/∂q_i = 0 for display, with q̈ written ``<name>_ddot``.
+
+    (Numerical work never uses this: the torch engine in discover.mechanics is the one
+    Euler–Lagrange implementation; this is the closed form printed in reports.)
+    """
+    q = [sympy.Symbol(c) for c in coordinates]
+    v = [sympy.Symbol(velocity_name(c)) for c in coordinates]
+    a = [sympy.Symbol(c + "_ddot") for c in coordinates]
+    eqs = []
+    for i in range(len(q)):
+        p = sympy.diff(L, v[i])
+        dpdt = sum(sympy.diff(p, q[j]) * v[j] + sympy.diff(p, v[j]) * a[j] for j in range(len(q)))
+        dpdt += sympy.diff(p, sympy.Symbol(TIME))
+        eqs.append(sympy.Eq(sympy.expand(dpdt - sympy.diff(L, q[i])), 0))
+    return eqs

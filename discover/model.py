@@ -1,0 +1,406 @@
+"""The estimators users fit, and loading fitted models back.
+
+>>> model = SparseLagrangian().fit(discover.read_csv("data/pendulum.csv"))
+>>> model.lagrangian()
+0.5*theta_dot**2 + 9.81*cos(theta)
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import sympy
+import torch
+
+from .library import Library, TermSet, complexity, default_tiers
+from .mechanics import SingularMassMatrixError, accelerations, energy
+from .sparse import candidate_supports, constrained_fit, reduce_gauge
+from .symbolic import build_lagrangian, velocity_name
+from .weak import test_functions, weak_acceleration_error, weak_columns
+
+__all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
+
+#: validation error below which a library tier counts as exact and the search stops
+EXACT = 1e-6
+
+
+class FitFailedError(RuntimeError):
+    """No library model could be fitted (all candidates singular, diverged or infeasible)."""
+
+
+# ----------------------------------------------------------------------------------------
+# data preparation: smoothing, derivatives, train/validation split
+# ----------------------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    """One trajectory with what the fit needs: observed q and smoothed q, q̇, q̈ (each (N, n))."""
+
+    t: np.ndarray
+    q_obs: np.ndarray
+    q: np.ndarray
+    qdot: np.ndarray
+    qddot: np.ndarray
+    id: int = 0
+    tf: object = field(default=None, repr=False)
+
+    def slice(self, a: int, b: int, id_: int) -> "Prepared":
+        return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_)
+
+
+def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], str, np.ndarray]:
+    """Differentiate every trajectory of ``data`` (a TrajectorySet) separately.
+
+    Returns (prepared trajectories, description of the differentiator, noise estimate per coordinate).
+    """
+    from .derivatives import estimate_noise, get_differentiator
+
+    out, desc, noise = [], "", []
+    for tr in data.trajectories:
+        diff = get_differentiator(differentiator)
+        q_s, qd, qdd = diff.differentiate(tr.t, tr.q)
+        if getattr(tr, "qdot", None) is not None:
+            qd = tr.qdot
+        if getattr(tr, "qddot", None) is not None:
+            qdd = tr.qddot
+        out.append(Prepared(np.asarray(tr.t, float), np.asarray(tr.q, float), q_s, qd, qdd, int(tr.id)))
+        desc = diff.describe() if hasattr(diff, "describe") else repr(diff)
+        noise.append(np.atleast_1d(estimate_noise(tr.t, tr.q)))
+    return out, desc, np.max(np.stack(noise), axis=0)
+
+
+def _split(prepared: list[Prepared], fraction: float, seed: int) -> tuple[list[Prepared], list[Prepared]]:
+    """Hold out whole trajectories when there are several, else the last segment of the one."""
+    if len(prepared) >= 2:
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(prepared))
+        n_val = max(1, int(round(fraction * len(prepared))))
+        val = [prepared[i] for i in sorted(order[:n_val])]
+        train = [prepared[i] for i in sorted(order[n_val:])]
+        return train, val
+    p = prepared[0]
+    N = len(p.t)
+    cut = int(N * (1 - fraction))
+    return [p.slice(0, cut, p.id)], [p.slice(cut, N, p.id)]
+
+
+def _stack(prepared: list[Prepared], attr: str, trim: int = 0) -> np.ndarray:
+    return np.concatenate([getattr(p, attr)[trim: len(p.t) - trim] for p in prepared], 0)
+
+
+# ----------------------------------------------------------------------------------------
+# the estimator
+# ----------------------------------------------------------------------------------------
+class SparseLagrangian:
+    """L = Σ ξ_k φ_k(q, q̇) with sparse ξ, found from trajectories.
+
+    Args (keyword-only, stored as given):
+        library: a :class:`discover.library.Library`, or None to search the default tiers
+            (quadratic → trig → polynomial → central → trig+polynomial) and keep the sparsest
+            model within ``parsimony`` of the best validation error.
+        method: "strong" (Euler–Lagrange residual with estimated q̈), "weak" (integrated
+            against test functions, no q̈), or "auto" (weak when the data are noisy).
+        differentiator: name or object for discover.derivatives ("auto" by default).
+        parsimony: a sparser model is preferred while its validation error is at most
+            (1 + parsimony) × the best one's.
+        validation: fraction of trajectories (or of the one trajectory's time) held out.
+        max_samples: at most this many samples enter the strong-form regression.
+        seed: for the train/validation split and random gauge states.
+        verbose: progress output.
+    """
+
+    def __init__(self, library: Library | None = None, *, method: str = "auto", differentiator="auto",
+                 parsimony: float = 0.25, validation: float = 0.25, max_samples: int = 4000,
+                 max_terms: int = 400, seed: int = 0, verbose: bool = False):
+        self.library = library
+        self.method = method
+        self.differentiator = differentiator
+        self.parsimony = parsimony
+        self.validation = validation
+        self.max_samples = max_samples
+        self.max_terms = max_terms
+        self.seed = seed
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, data) -> "SparseLagrangian":
+        """Fit to a :class:`discover.data.TrajectorySet` (positions, optionally velocities)."""
+        torch_dtype = torch.float64
+        self.coordinates_ = list(data.coordinates)
+        n = len(self.coordinates_)
+        prepared, self.differentiator_, self.noise_ = prepare_trajectories(data, self.differentiator)
+        scale = np.concatenate([p.q_obs for p in prepared]).std(0)
+        self.relative_noise_ = float(np.max(self.noise_ / np.where(scale > 0, scale, 1)))
+        method = self.method
+        if method == "auto":
+            method = "weak" if self.relative_noise_ > 1e-4 else "strong"
+        if method not in ("strong", "weak"):
+            raise ValueError(f"method must be 'strong', 'weak' or 'auto', not {self.method!r}")
+        self.method_ = method
+        train, val = _split(prepared, self.validation, self.seed)
+        for p in train + val:
+            p.tf = test_functions(p.t)
+        tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
+        rng = np.random.default_rng(self.seed)
+        gauge_states = _random_states(prepared, rng, torch_dtype)
+
+        results = []
+        self.tiers_ = []
+        iterator = tiers
+        if self.verbose:
+            from tqdm import tqdm
+            iterator = tqdm(tiers, desc="library tiers")
+        for name, lib in iterator:
+            ts = lib.bind(self.coordinates_)
+            from .data import check_enough_samples
+            check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), getattr(data, "source", None))
+            cands = self._fit_tier(ts, train, val, gauge_states, method, torch_dtype)
+            for c in cands:
+                c["tier"] = name
+            results += cands
+            best = min((c["val_error"] for c in cands), default=math.inf)
+            self.tiers_.append({"tier": name, "terms": len(ts), "best_val_error": best,
+                                "candidates": len(cands)})
+            if best < EXACT:
+                break
+        if not results:
+            raise FitFailedError(
+                "no library model fits: every candidate had a singular or indefinite mass matrix "
+                "or could not carry the normalization"
+            )
+        chosen = _select(results, self.parsimony)
+        self.candidates_ = sorted(results, key=lambda c: (c["n_terms"], c["val_error"]))
+        self.library_name_ = chosen["tier"]
+        self.terms_ = chosen["terms"]
+        self.coef_ = chosen["coef"]
+        i = chosen["norm"]
+        self.normalization_ = (
+            f"mean over the data of ∂²L/∂{velocity_name(self.coordinates_[i])}² = 1"
+        )
+        self.normalization_coordinate_ = self.coordinates_[i]
+        self._build()
+        self.metrics_ = {
+            "method": method,
+            "library": self.library_name_,
+            "n_terms": len(self.terms_),
+            "validation_weak_acceleration_error": chosen["val_error"],
+            "validation_qddot_error": _qddot_error(self, val),
+            "train_qddot_error": _qddot_error(self, train),
+            "relative_noise_estimate": self.relative_noise_,
+            "differentiator": self.differentiator_,
+            "n_train_trajectories": len(train),
+            "n_validation_trajectories": len(val),
+        }
+        return self
+
+    def _fit_tier(self, ts: TermSet, train, val, gauge_states, method, dtype):
+        n = len(self.coordinates_)
+        K = len(ts)
+        # 1. gauge: null and collinear terms, from generic random states and accelerations
+        Qr, Vr, Ar = gauge_states
+        cols = ts.el_columns(Qr, Vr, Ar).reshape(-1, K).detach().numpy()
+        gq, gv = ts.gradient_columns(Qr, Vr)
+        scales = (gq.reshape(-1, K).norm(dim=0) + gv.reshape(-1, K).norm(dim=0)).detach().numpy()
+        order = sorted(range(K), key=lambda k: complexity(ts.exprs[k]))
+        kept, null, collinear = reduce_gauge(cols, order, scales=scales)
+        # 2. regression matrix on the training data
+        if method == "strong":
+            trim = 3
+            q, qd, qdd = (_stack(train, a, trim) for a in ("q", "qdot", "qddot"))
+            if len(q) > self.max_samples:
+                idx = np.sort(np.random.default_rng(self.seed).choice(len(q), self.max_samples, replace=False))
+                q, qd, qdd = q[idx], qd[idx], qdd[idx]
+            T = lambda x: torch.as_tensor(x, dtype=dtype)
+            Theta = ts.el_columns(T(q), T(qd), T(qdd)).reshape(-1, K).detach().numpy()
+        else:
+            blocks = []
+            for p in train:
+                g1, g2 = ts.gradient_columns(torch.as_tensor(p.q, dtype=dtype), torch.as_tensor(p.qdot, dtype=dtype))
+                blocks.append(weak_columns(g1, g2, p.tf).reshape(-1, K))
+            Theta = torch.cat(blocks, 0).detach().numpy()
+        qa = torch.as_tensor(_stack(train, "q"), dtype=dtype)
+        va = torch.as_tensor(_stack(train, "qdot"), dtype=dtype)
+        A_norm = ts.velocity_hessian_mean(qa, va).detach().numpy()  # (n, K)
+        # 3. candidate supports for each normalization, screened by training residual
+        seen, cands = set(), []
+        for i in range(n):
+            a = A_norm[i]
+            if not np.any(np.abs(a[kept]) > 0):
+                continue
+            supports, R, colscale = candidate_supports(Theta, a, kept)
+            a_s = a / colscale
+            by_size: dict[int, list] = {}
+            for S in supports:
+                x = constrained_fit(R, a_s, S)
+                if x is None:
+                    continue
+                res = float(np.linalg.norm(R @ x))
+                by_size.setdefault(len(S), []).append((res, S, x / colscale))
+            for size, lst in by_size.items():
+                for res, S, coef in sorted(lst, key=lambda z: z[0])[:2]:
+                    key = (i, tuple(sorted(S)))
+                    if key in seen or size > 40:
+                        continue
+                    seen.add(key)
+                    cands.append({"norm": i, "support": tuple(sorted(S)), "coef_full": coef, "train_residual": res})
+        # 4. validation of each candidate through the engine
+        out = []
+        for c in cands:
+            S = list(c["support"])
+            sub = ts.subset(S)
+            coef = c["coef_full"][S]
+            err = _weak_validation_error(sub, coef, val, dtype)
+            if err is None:
+                continue
+            out.append({
+                "norm": c["norm"], "terms": sub.exprs, "coef": coef, "n_terms": len(S),
+                "val_error": err, "train_residual": c["train_residual"],
+                "mixed": sum(_mixed_velocity(e, self.coordinates_) for e in sub.exprs),
+            })
+        self.gauge_ = {"null": [ts.names[k] for k in null], "collinear": [ts.names[k] for k in collinear]}
+        return out
+
+    # ---------------------------------------------------------------- fitted model
+    def _build(self):
+        self.termset_ = TermSet(self.terms_, self.coordinates_)
+        self._xi = torch.as_tensor(np.asarray(self.coef_, float), dtype=torch.float64)
+        self._L = self.termset_.lagrangian(self._xi)
+
+    def torch_lagrangian(self):
+        """L(q, q̇) for one state as a torch callable."""
+        return self._L
+
+    def lagrangian(self, *, digits: int = 6) -> sympy.Expr:
+        """The fitted Lagrangian as a SymPy expression (coefficients rounded to ``digits``)."""
+        return build_lagrangian(self.terms_, self.coef_, digits=digits)
+
+    def acceleration(self, q, qdot):
+        """q̈ of the fitted L at states (..., n): numpy in → numpy out, torch in → torch out."""
+        return _numpy_or_torch(lambda a, b: accelerations(self._L, a, b), q, qdot)
+
+    def energy(self, q, qdot):
+        return _numpy_or_torch(lambda a, b: energy(self._L, a, b), q, qdot)
+
+    def simulate(self, q0, qdot0, t, *, method: str = "rk4"):
+        """Roll out from (q0, qdot0) over times t; returns (q, qdot) each (len(t), ..., n)."""
+        from .integrate import rollout
+
+        is_np = not isinstance(q0, torch.Tensor)
+        out = rollout(self._L, torch.as_tensor(np.asarray(q0) if is_np else q0, dtype=torch.float64),
+                      torch.as_tensor(np.asarray(qdot0) if is_np else qdot0, dtype=torch.float64),
+                      torch.as_tensor(np.asarray(t) if is_np else t, dtype=torch.float64), method=method)
+        q, qd = out[0], out[1]
+        return (q.detach().numpy(), qd.detach().numpy()) if is_np else (q, qd)
+
+    def score(self, data) -> float:
+        """Relative q̈ error on ``data`` (a TrajectorySet), derivatives estimated as in fit."""
+        prepared, _, _ = prepare_trajectories(data, self.differentiator)
+        return _qddot_error(self, prepared)
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict:
+        return {
+            "coordinates": self.coordinates_,
+            "lagrangian": str(self.lagrangian()),
+            "model": "sparse",
+            "terms": [{"term": str(e), "coefficient": float(c)} for e, c in zip(self.terms_, self.coef_)],
+            "normalization": self.normalization_,
+            "metrics": self.metrics_,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SparseLagrangian":
+        from .symbolic import parse_lagrangian
+
+        m = cls()
+        m.coordinates_ = list(d["coordinates"])
+        m.terms_ = [parse_lagrangian(t["term"]) for t in d["terms"]]
+        m.coef_ = np.array([t["coefficient"] for t in d["terms"]], float)
+        m.normalization_ = d.get("normalization", "")
+        m.metrics_ = d.get("metrics", {})
+        m.library_name_ = m.metrics_.get("library")
+        m._build()
+        return m
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------
+def _numpy_or_torch(fn, q, qdot):
+    if isinstance(q, torch.Tensor):
+        return fn(q, qdot)
+    out = fn(torch.as_tensor(np.asarray(q, float)), torch.as_tensor(np.asarray(qdot, float)))
+    return out.detach().numpy()
+
+
+def _random_states(prepared, rng, dtype, n_states: int = 400):
+    """Generic states for gauge detection: q, q̇ uniform over the data's ranges, random q̈."""
+    q = np.concatenate([p.q for p in prepared])
+    qd = np.concatenate([p.qdot for p in prepared])
+    qdd = np.concatenate([p.qddot for p in prepared])
+    lo, hi = q.min(0), q.max(0)
+    vmax = np.abs(qd).max(0) + 1e-12
+    Q = rng.uniform(lo, hi, size=(n_states, q.shape[1]))
+    V = rng.uniform(-vmax, vmax, size=(n_states, q.shape[1]))
+    A = rng.normal(size=(n_states, q.shape[1])) * (qdd.std(0) + 1e-12)
+    T = lambda x: torch.as_tensor(x, dtype=dtype)
+    return T(Q), T(V), T(A)
+
+
+def _weak_validation_error(sub: TermSet, coef: np.ndarray, val, dtype) -> float | None:
+    """sqrt(Σ‖∫ψ q̈_pred − ∫ψ'' q‖² / Σ‖∫ψ'' q‖²) over validation trajectories; None if the
+    model has a singular/indefinite mass matrix on them or predicts non-finite values."""
+    L = sub.lagrangian(torch.as_tensor(coef, dtype=dtype))
+    num = den = 0.0
+    for p in val:
+        try:
+            pred = accelerations(L, torch.as_tensor(p.q, dtype=dtype), torch.as_tensor(p.qdot, dtype=dtype))
+        except SingularMassMatrixError:
+            return None
+        pred = pred.detach().numpy()
+        if not np.all(np.isfinite(pred)):
+            return None
+        a, b = weak_acceleration_error(pred, p.q_obs, p.tf)
+        num, den = num + a, den + b
+    return math.sqrt(num / den) if den > 0 else None
+
+
+def _qddot_error(model, prepared) -> float:
+    """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
+    q, qd, qdd = (_stack(prepared, a, 3) for a in ("q", "qdot", "qddot"))
+    try:
+        pred = model.acceleration(q, qd)
+    except SingularMassMatrixError:
+        return math.inf
+    return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
+
+
+def _mixed_velocity(expr: sympy.Expr, coordinates) -> int:
+    vs = {sympy.Symbol(velocity_name(c)) for c in coordinates}
+    return int(len(expr.free_symbols & vs) >= 2)
+
+
+def _select(results, parsimony: float):
+    """Sparsest candidate whose validation error is within (1 + parsimony) of the best
+    (plus an absolute floor for essentially exact fits); ties: fewer mixed-velocity terms,
+    then lower error."""
+    best = min(c["val_error"] for c in results)
+    limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
+    ok = [c for c in results if c["val_error"] <= limit]
+    return min(ok, key=lambda c: (c["n_terms"], c["mixed"], c["val_error"]))
+
+
+def load(path) -> object:
+    """A fitted model from a results directory (or its lagrangian.json)."""
+    p = Path(path)
+    f = p / "lagrangian.json" if p.is_dir() else p
+    d = json.loads(f.read_text())
+    if d.get("model") == "mlp":
+        from .neural import MLPLagrangian
+
+        return MLPLagrangian.load(f.parent)
+    return SparseLagrangian.from_dict(d)
