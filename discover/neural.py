@@ -249,8 +249,10 @@ class _MLPBase:
                     tot += eval_loss(params, buffers, Q[i], Qd[i], A[i])[1].detach() * i.shape[1]
             return tot / val_idx.shape[1]
 
-        initial = validate()
-        ref, best = torch.clamp(initial, min=1.0), initial.tolist()
+        initial = validate()  # non-finite at initialization (indefinite M somewhere): no reference
+        initial = torch.where(torch.isfinite(initial), initial, torch.full_like(initial, math.inf))
+        ref = torch.where(torch.isfinite(initial), initial.clamp_min(1.0), torch.ones_like(initial))
+        best = initial.tolist()
         best_params = {name: p.detach().clone() for name, p in params.items()}
         best_epoch, wait = [0] * k, [0] * k
         active, bad_run = [True] * k, [0] * k
@@ -539,7 +541,8 @@ def measure_speed(*, n_dof=2, hidden=(128, 128), batch=10_000, train_batch=256, 
                   dtype=torch.float32, device="cpu", repeats=5) -> dict:
     """Median timings of the engine on an MLP Lagrangian (the LNN paper's double-pendulum
     model is n_dof=2, hidden=(128, 128), softplus, float32): q̈ samples/s at ``batch``;
-    one Adam training step at ``train_batch`` for one model and for ``n_models`` at once."""
+    one Adam training step at ``train_batch`` for one model (without and with the mass-matrix
+    penalty pass, which runs on every 4th step) and for ``n_models`` at once."""
     def timed(fn):
         fn()
         if device == "cuda":
@@ -561,14 +564,14 @@ def measure_speed(*, n_dof=2, hidden=(128, 128), batch=10_000, train_batch=256, 
     with torch.no_grad():
         t_fwd = timed(lambda: accelerations(net, Q, Qd))
     out = {"qddot_samples_per_s": batch / t_fwd, "qddot_batch_s": t_fwd}
-    for k in (1, n_models):
+    for k, penalty in ((1, False), (1, True), (n_models, False)):
         est = MLPEnsemble(n_models=k, hidden=hidden, epochs=0, dtype=str(dtype).split(".")[1],
                           device=device, validation_fraction=0)
         mods = [LagrangianNet(n_dof, hidden).to(device, dtype) for _ in range(k)]
         params, buffers = stack_module_state(mods)
         base = copy.deepcopy(mods[0]).to("meta")
         one = torch.ones(n_dof, dtype=dtype, device=device)
-        step = vmap(est._per_model_loss(base, one, one, True))
+        step = vmap(est._per_model_loss(base, one, one, penalty))
         opt = torch.optim.Adam(list(params.values()))
         idx = torch.stack([torch.randperm(batch, generator=g)[:train_batch] for _ in range(k)])
 
@@ -578,5 +581,5 @@ def measure_speed(*, n_dof=2, hidden=(128, 128), batch=10_000, train_batch=256, 
             total.sum().backward()
             opt.step()
 
-        out[f"train_step_s_{k}_models"] = timed(train_step)
+        out[f"train_step_s_{k}_models" + ("_with_mass_penalty" if penalty else "")] = timed(train_step)
     return out
