@@ -7,7 +7,8 @@ match the data's q̈.  Two forms:
 * plain (default): ``L = f_θ(q̃, ṽ) + ½‖ṽ‖²`` with ``q̃ = (q − μ_q)/σ_q``, ``ṽ = q̇/σ_q̇``.
   The quadratic term only makes ``M = ∂²L/∂q̇²`` positive definite at initialization (f_θ is
   free, so it restricts nothing); a penalty keeps the smallest eigenvalue of M (in normalized
-  units) above ``mass_floor`` times its mean diagonal (32 samples of every 4th batch).
+  units) above ``mass_floor`` times its mean diagonal on every batch (M comes with q̈ from
+  :func:`discover.mechanics.mass_and_force`, so the penalty costs no extra derivatives).
 * ``structured=True`` (DeLaN-like): ``L = ½ ṽᵀ(LLᵀ + εI)ṽ − V(q̃)``, L lower triangular with
   a softplus diagonal, so M is positive definite by construction.  It cannot represent terms
   linear in q̇ (magnetic) or non-quadratic kinetic energies (relativistic).
@@ -36,7 +37,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .mechanics import _max_condition, accelerations, energy, mass_matrix
+from .mechanics import _max_condition, accelerations, energy, mass_and_force, solve_accelerations
 
 __all__ = ["TrainingDivergedError", "LagrangianNet", "MLPLagrangian", "MLPEnsemble",
            "load_mlp", "measure_speed"]
@@ -45,7 +46,6 @@ _ACTIVATIONS = {"softplus": nn.Softplus, "tanh": nn.Tanh, "silu": nn.SiLU, "gelu
 _DIAG_SHIFT = math.log(math.e - 1.0)  # softplus(_DIAG_SHIFT) = 1: M̃ starts near identity
 _STRUCT_EPS = 1e-3
 _MAX_BAD_STEPS = 25       # consecutive non-finite steps of one model before it has diverged
-_PENALTY_EVERY = 4        # the mass-matrix penalty (a second Hessian pass) runs every 4th step
 _EXPLODE = 1e3            # validation loss above _EXPLODE × max(initial, 1): diverged
 _FORMAT = 1
 
@@ -212,15 +212,16 @@ class _MLPBase:
         return self
 
     def _per_model_loss(self, base, a_scale, v_scale, with_penalty):
-        floor, n_pen = float(self.mass_floor), 32
+        floor = float(self.mass_floor)
 
         def loss(p, b, q, qd, a):
             L = lambda q_, qd_: functional_call(base, (p, b), (q_, qd_))
-            pred = accelerations(L, q, qd, check=False, chunk_size=None)
+            M, force = mass_and_force(L, q, qd, chunk_size=None)
+            pred = solve_accelerations(M, force, check=False)
             fit = (((pred - a) / a_scale) ** 2).mean()
             if not with_penalty:
                 return fit, fit
-            M = mass_matrix(L, q[:n_pen], qd[:n_pen]) * (v_scale[:, None] * v_scale[None, :])
+            M = M * (v_scale[:, None] * v_scale[None, :])  # normalized units
             lam = torch.linalg.eigvalsh(M)[:, 0]
             mean_diag = M.diagonal(dim1=-2, dim2=-1).mean().abs().clamp_min(1e-12)
             pen = torch.relu(floor - lam / mean_diag).pow(2).mean()
@@ -233,7 +234,7 @@ class _MLPBase:
         params, buffers = stack_module_state(modules)
         base = copy.deepcopy(modules[0]).to("meta")
         penalty = not self.structured and float(self.mass_regularization) > 0
-        pen_loss = vmap(self._per_model_loss(base, a_scale, v_scale, penalty))
+        step_loss = vmap(self._per_model_loss(base, a_scale, v_scale, penalty))
         eval_loss = vmap(self._per_model_loss(base, a_scale, v_scale, False))
         opt = torch.optim.Adam(list(params.values()), lr=float(self.lr),
                                weight_decay=float(self.weight_decay))
@@ -257,15 +258,13 @@ class _MLPBase:
         best_epoch, wait = [0] * k, [0] * k
         active, bad_run = [True] * k, [0] * k
         hist = {"train_loss": [], "val_loss": [], "lr": []}
-        t0, n_steps = time.perf_counter(), 0
+        t0 = time.perf_counter()
         for epoch in range(1, epochs + 1):
             order = torch.stack([torch.randperm(n_tr, generator=g) for g in gens]).to(Q.device)
             order = torch.gather(train_idx, 1, order)
             ep_loss, ep_n = torch.zeros(k, dtype=Q.dtype, device=Q.device), 0
             for a in range(0, n_tr, bs):
                 i = order[:, a:a + bs]
-                step_loss = pen_loss if n_steps % _PENALTY_EVERY == 0 else eval_loss
-                n_steps += 1
                 total, fit = step_loss(params, buffers, Q[i], Qd[i], A[i])
                 opt.zero_grad(set_to_none=False)
                 total.sum().backward()
@@ -542,7 +541,7 @@ def measure_speed(*, n_dof=2, hidden=(128, 128), batch=10_000, train_batch=256, 
     """Median timings of the engine on an MLP Lagrangian (the LNN paper's double-pendulum
     model is n_dof=2, hidden=(128, 128), softplus, float32): q̈ samples/s at ``batch``;
     one Adam training step at ``train_batch`` for one model (without and with the mass-matrix
-    penalty pass, which runs on every 4th step) and for ``n_models`` at once."""
+    penalty) and for ``n_models`` at once."""
     def timed(fn):
         fn()
         if device == "cuda":
