@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import sympy
 import torch
 
-from .mechanics import euler_lagrange_residual, lagrangian_gradients
+from .mechanics import lagrangian_gradients, mass_and_force
 from .symbolic import parse_lagrangian, velocity_name
 
 __all__ = [
@@ -220,22 +220,30 @@ class TermSet:
         """L(q, q̇) = ξ·φ(q, q̇) for one state."""
         return lambda q, qdot: (xi * self.values(q, qdot)).sum()
 
-    def el_columns(self, q, qdot, qddot, *, chunk: int = 8192) -> torch.Tensor:
-        """Θ with Θ[b, i, k] = Euler–Lagrange residual of φ_k at sample b, coordinate i.
+    def mass_force_columns(self, q, qdot, *, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-term M_k = ∂²φ_k/∂q̇² (B, n, n, K) and f_k = ∂φ_k/∂q − C_k q̇ (B, n, K).
 
-        The residual is linear in L, so Θ is the forward-mode Jacobian w.r.t. ξ of the residual
-        of ξ·φ: one engine, no per-term code.  q, qdot, qddot: (B, n).  Returns (B, n, K).
+        The Euler–Lagrange equations are linear in L, so for L = ξ·φ: M = Σ ξ_k M_k and
+        f = Σ ξ_k f_k.  Computed as the forward-mode Jacobian w.r.t. ξ of the engine's (M, f)
+        for ξ·φ: one engine, no per-term code.  q, qdot: (B, n).
         """
         xi0 = torch.zeros(len(self), dtype=q.dtype, device=q.device)
-        parts = []
+        Ms, fs = [], []
         for a in range(0, q.shape[0], chunk):
             sl = slice(a, a + chunk)
 
-            def resid(xi, sl=sl):
-                return euler_lagrange_residual(self.lagrangian(xi), q[sl], qdot[sl], qddot[sl], chunk_size=None)
+            def mf(xi, sl=sl):
+                return mass_and_force(self.lagrangian(xi), q[sl], qdot[sl], chunk_size=None)
 
-            parts.append(torch.func.jacfwd(resid)(xi0))
-        return torch.cat(parts, 0)
+            M, f = torch.func.jacfwd(mf)(xi0)
+            Ms.append(M)
+            fs.append(f)
+        return torch.cat(Ms, 0), torch.cat(fs, 0)
+
+    def el_columns(self, q, qdot, qddot, *, chunk: int = 8192) -> torch.Tensor:
+        """Θ[b, i, k] = Euler–Lagrange residual (M_k q̈ − f_k)_i of term k at sample b: (B, n, K)."""
+        M, f = self.mass_force_columns(q, qdot, chunk=chunk)
+        return torch.einsum("bijk,bj->bik", M, qddot) - f
 
     def gradient_columns(self, q, qdot, *, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
         """(∂φ_k/∂q_i, ∂φ_k/∂q̇_i) as two (B, n, K) tensors (what the weak form needs)."""
@@ -254,16 +262,8 @@ class TermSet:
 
     def velocity_hessian_mean(self, q, qdot) -> torch.Tensor:
         """(n, K): data mean of ∂²φ_k/∂q̇_i² (the normalization functionals)."""
-        from .mechanics import mass_matrix
-
-        xi0 = torch.zeros(len(self), dtype=q.dtype, device=q.device)
-
-        def diag_mean(xi):
-            M = mass_matrix(self.lagrangian(xi), q, qdot)
-            return M.diagonal(dim1=-2, dim2=-1).mean(0)
-
-        return torch.func.jacfwd(diag_mean)(xi0)
-
+        M, _ = self.mass_force_columns(q, qdot)
+        return M.diagonal(dim1=1, dim2=2).mean(0).T
 
 # ----------------------------------------------------------------------------------------
 # the default search

@@ -25,6 +25,8 @@ __all__ = [
     "energy",
     "lagrangian_gradients",
     "mass_matrix",
+    "mass_and_force",
+    "solve_accelerations",
 ]
 
 Lagrangian = Callable[..., torch.Tensor]
@@ -180,6 +182,43 @@ def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool):
     return x
 
 
+def mass_and_force(
+    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(M, f)`` with M = ∂²L/∂q̇² ``(..., n, n)`` and f = ∂L/∂q − C q̇ − ∂²L/∂q̇∂t ``(..., n)``.
+
+    The Euler–Lagrange equations read M q̈ = f; both are linear in L, which the library fit
+    uses to evaluate many candidate models from one pass over the terms.
+    """
+    f_, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+
+    def one(Qc, Qdc, Tc):
+        d = _batched_derivatives(f_, Qc, Qdc, Tc, second=True)
+        rhs = d["dL_dq"] - torch.einsum("bij,bj->bi", d["C"], Qdc)
+        if Tc is not None:
+            rhs = rhs - d["dp_dt"]
+        return d["M"], rhs
+
+    M, f = _map_chunks(one, Q, Qd, T, chunk_size)
+    n = Q.shape[-1]
+    return M.reshape(*lead, n, n), f.reshape(*lead, n)
+
+
+def solve_accelerations(M, f, *, q=None, qdot=None, check: bool = True, max_condition: float | None = None):
+    """q̈ = M⁻¹ f for ``M`` ``(..., n, n)`` definite and ``f`` ``(..., n)``.
+
+    Raises :class:`SingularMassMatrixError` (naming the state when ``q``, ``qdot`` are given)
+    where M is singular or indefinite; never falls back to a pseudo-inverse.
+    """
+    n = f.shape[-1]
+    lead = f.shape[:-1]
+    Mb, fb = M.reshape(-1, n, n), f.reshape(-1, n)
+    Qs = q.reshape(-1, n) if q is not None else torch.full_like(fb, float("nan"))
+    Qds = qdot.reshape(-1, n) if qdot is not None else torch.full_like(fb, float("nan"))
+    mc = max_condition if max_condition is not None else _max_condition(fb.dtype)
+    return _solve_definite(Mb, fb, Qs, Qds, mc, check).reshape(*lead, n)
+
+
 def accelerations(
     L,
     q,
@@ -211,11 +250,8 @@ def accelerations(
     mc = max_condition if max_condition is not None else _max_condition(Q.dtype)
 
     def one(Qc, Qdc, Tc):
-        d = _batched_derivatives(f, Qc, Qdc, Tc, second=True)
-        rhs = d["dL_dq"] - torch.einsum("bij,bj->bi", d["C"], Qdc)
-        if Tc is not None:
-            rhs = rhs - d["dp_dt"]
-        return _solve_definite(d["M"], rhs, Qc, Qdc, mc, check)
+        M, rhs = mass_and_force(f, Qc, Qdc, Tc, chunk_size=None)
+        return _solve_definite(M, rhs, Qc, Qdc, mc, check)
 
     out = _map_chunks(one, Q, Qd, T, chunk_size)
     return out.reshape(*lead, Q.shape[-1])
@@ -229,22 +265,9 @@ def euler_lagrange_residual(
     Linear in L: the residual of Σ ξ_k φ_k is Σ ξ_k (residual of φ_k), which is what the
     library regression uses.  Needs no inverse of M.
     """
-    f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
-    qddot = torch.as_tensor(qddot, dtype=Q.dtype, device=Q.device)
-    Qdd = qddot.expand(*lead, Q.shape[-1]).reshape(-1, Q.shape[-1])
-
-    def one(Qc, Qdc, Tc, Qddc):
-        d = _batched_derivatives(f, Qc, Qdc, Tc, second=True)
-        r = torch.einsum("bij,bj->bi", d["M"], Qddc) + torch.einsum("bij,bj->bi", d["C"], Qdc) - d["dL_dq"]
-        if Tc is not None:
-            r = r + d["dp_dt"]
-        return r
-
-    parts = [
-        one(Q[a:b], Qd[a:b], None if T is None else T[a:b], Qdd[a:b])
-        for a, b in _chunks(Q.shape[0], chunk_size)
-    ]
-    return torch.cat(parts, 0).reshape(*lead, Q.shape[-1])
+    M, f = mass_and_force(L, q, qdot, t, coordinates=coordinates, chunk_size=chunk_size)
+    qddot = torch.as_tensor(qddot, dtype=M.dtype, device=M.device)
+    return torch.einsum("...ij,...j->...i", M, qddot) - f
 
 
 def lagrangian_gradients(L, q, qdot, t=None, *, coordinates=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,7 +18,7 @@ import sympy
 import torch
 
 from .library import Library, TermSet, complexity, default_tiers
-from .mechanics import SingularMassMatrixError, accelerations, energy
+from .mechanics import SingularMassMatrixError, accelerations, energy, solve_accelerations
 from .sparse import candidate_supports, constrained_fit, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
 from .weak import test_functions, weak_acceleration_error, weak_columns
@@ -247,19 +247,22 @@ class SparseLagrangian:
                         continue
                     seen.add(key)
                     cands.append({"norm": i, "support": tuple(sorted(S)), "coef_full": coef, "train_residual": res})
-        # 4. validation of each candidate through the engine
+        # 4. validation of each candidate: M and f are linear in ξ, so the per-term columns on the
+        #    validation states are computed once and every candidate costs one batched solve
+        T = lambda x: torch.as_tensor(x, dtype=dtype)
+        val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot)) for p in val]
         out = []
         for c in cands:
             S = list(c["support"])
-            sub = ts.subset(S)
             coef = c["coef_full"][S]
-            err = _weak_validation_error(sub, coef, val, dtype)
+            err = _weak_validation_error(val_cols, S, coef, val)
             if err is None:
                 continue
+            exprs = [ts.exprs[k] for k in S]
             out.append({
-                "norm": c["norm"], "terms": sub.exprs, "coef": coef, "n_terms": len(S),
+                "norm": c["norm"], "terms": exprs, "coef": coef, "n_terms": len(S),
                 "val_error": err, "train_residual": c["train_residual"],
-                "mixed": sum(_mixed_velocity(e, self.coordinates_) for e in sub.exprs),
+                "mixed": sum(_mixed_velocity(e, self.coordinates_) for e in exprs),
             })
         self.gauge_ = {"null": [ts.names[k] for k in null], "collinear": [ts.names[k] for k in collinear]}
         return out
@@ -293,7 +296,7 @@ class SparseLagrangian:
         out = rollout(self._L, torch.as_tensor(np.asarray(q0) if is_np else q0, dtype=torch.float64),
                       torch.as_tensor(np.asarray(qdot0) if is_np else qdot0, dtype=torch.float64),
                       torch.as_tensor(np.asarray(t) if is_np else t, dtype=torch.float64), method=method)
-        q, qd = out[0], out[1]
+        q, qd = out.q, out.qdot
         return (q.detach().numpy(), qd.detach().numpy()) if is_np else (q, qd)
 
     def score(self, data) -> float:
@@ -351,14 +354,19 @@ def _random_states(prepared, rng, dtype, n_states: int = 400):
     return T(Q), T(V), T(A)
 
 
-def _weak_validation_error(sub: TermSet, coef: np.ndarray, val, dtype) -> float | None:
+def _weak_validation_error(val_cols, S, coef: np.ndarray, val) -> float | None:
     """sqrt(Σ‖∫ψ q̈_pred − ∫ψ'' q‖² / Σ‖∫ψ'' q‖²) over validation trajectories; None if the
-    model has a singular/indefinite mass matrix on them or predicts non-finite values."""
-    L = sub.lagrangian(torch.as_tensor(coef, dtype=dtype))
+    model has a singular/indefinite mass matrix on them or predicts non-finite values.
+
+    val_cols: per trajectory the (M_k, f_k) term columns; S, coef: the candidate's support and
+    coefficients."""
     num = den = 0.0
-    for p in val:
+    for (Mc, fc), p in zip(val_cols, val):
+        xi = torch.as_tensor(coef, dtype=Mc.dtype)
+        M = Mc[..., S] @ xi
+        f = fc[..., S] @ xi
         try:
-            pred = accelerations(L, torch.as_tensor(p.q, dtype=dtype), torch.as_tensor(p.qdot, dtype=dtype))
+            pred = solve_accelerations(M, f, check=True)
         except SingularMassMatrixError:
             return None
         pred = pred.detach().numpy()
