@@ -230,6 +230,7 @@ def double_pendulum_study(args, out: Path, rng):
         res[name] = {"energy_error_mean": float(np.mean(err)), "energy_error_median": float(np.median(err)),
                      "energy_error_final_median": float(np.median(err[-1])),
                      "energy_error_max": float(np.max(err)),
+                     "rollouts_blown_up": int(np.sum(~(err.max(0) < 1))),
                      "qddot_rel_error_val": errors.get(name), "train_s": times.get(name)}
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, err in curves.items():
@@ -237,7 +238,7 @@ def double_pendulum_study(args, out: Path, rng):
         lo, hi = (np.clip(np.quantile(err, p, 1), 1e-7, None) for p in (0.25, 0.75))
         (line,) = ax.plot(t.numpy(), med, label=name)
         ax.fill_between(t.numpy(), lo, hi, color=line.get_color(), alpha=0.15, lw=0)
-    ax.set(yscale="log", ylim=(1e-7, None), xlabel="t", ylabel="|E(t) − E(0)| / (V_max − V_min)",
+    ax.set(yscale="log", ylim=(1e-7, 10), xlabel="t", ylabel="|E(t) − E(0)| / (V_max − V_min)",
            title=f"Double pendulum: median and quartiles of {args.test_states} rollouts, RK4 dt={args.dt}")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -348,9 +349,10 @@ Training data: {dp['info']['n_train']} states along {args.train_traj} true traje
 states, RK4 with dt = {args.dt} to t = {args.t_end}.  Energy error = |E(t) − E(0)| of the TRUE
 energy along each rollout, divided by the potential-energy range
 {dp['info']['potential_range']:.4g} (= max V − min V).  "true L" is the exact Lagrangian through the
-same integrator (integration error floor).  "inf": at least one rollout became non-finite.
+same integrator (integration error floor).  "inf": at least one rollout became non-finite;
+"blown up": rollouts whose energy error exceeded 1 (the whole potential range) or became non-finite.
 
-{table(dp['results'], [("q̈ rel. error (val)", "qddot_rel_error_val"), ("energy err. median", "energy_error_median"), ("energy err. mean", "energy_error_mean"), ("median at t_end", "energy_error_final_median"), ("max", "energy_error_max"), ("train s", "train_s")])}
+{table(dp['results'], [("q̈ rel. error (val)", "qddot_rel_error_val"), ("energy err. median", "energy_error_median"), ("energy err. mean", "energy_error_mean"), ("median at t_end", "energy_error_final_median"), ("max", "energy_error_max"), ("blown up", "rollouts_blown_up"), ("train s", "train_s")])}
 ![double pendulum](double_pendulum_energy.png)
 
 ## Relativistic particle
