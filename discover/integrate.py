@@ -7,27 +7,28 @@ One entry point, solvers chosen by name (as in torchdiffeq)::
     out.energy        # (T, ...)  (None when only an acceleration function is given)
 
 Explicit methods integrate q̈ = f(q, q̇, t), with f from :func:`discover.mechanics.accelerations`
-of ``L`` or given directly (``acceleration=``).  ``"variational"`` discretizes the action
+of ``L`` or given directly (``acceleration=``); they are differentiable end to end.  ``"variational"`` discretizes the action
 instead: with the discrete Lagrangian L_d(q₀, q₁) (midpoint rule by default,
 ``h·L((q₀+q₁)/2, (q₁−q₀)/h, t+h/2)``) it solves the discrete Euler–Lagrange equations in
 position–momentum form,
 
     p_k = −∂L_d/∂q₀(q_k, q_{k+1}),   p_{k+1} = ∂L_d/∂q₁(q_k, q_{k+1}),
 
-by a batched Newton iteration (L vmapped with ``torch.func``, derivatives by autograd).
-It is symplectic and momentum-preserving: energy errors stay bounded over long runs instead of drifting.
+by a batched Newton iteration (derivatives by SymPy when L has a SymPy form, else by
+autograd with L vmapped by ``torch.func``).  It is symplectic and momentum-preserving: energy errors stay bounded over long runs instead of drifting.
 All samples advance together; Python loops run over time steps only.
 """
 from __future__ import annotations
 
 import inspect
+import operator
 from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 from torch.func import vmap
 
-from .mechanics import accelerations, energy, lagrangian_gradients
+from .mechanics import SingularMassMatrixError, accelerations, energy, lagrangian_gradients
 
 __all__ = ["Rollout", "rollout", "METHODS", "Euler", "RK4", "Variational", "ConvergenceError"]
 
@@ -111,7 +112,8 @@ class Variational:
             (or the update below ``rtol·(1 + |q|)``); default 100 machine epsilons.
 
     The state between steps is (q, p, last difference quotient, the one before); velocities
-    are recovered at output times only, from ∂L/∂q̇(q, q̇) = p.
+    are recovered at output times only, from ∂L/∂q̇(q, q̇) = p.  The Newton iterations are
+    not differentiated through: use ``"rk4"`` to back-propagate through a rollout.
     """
 
     order = 2
@@ -139,7 +141,9 @@ class Variational:
         return (r.abs().amax(-1) <= rtol * scale.abs().amax(-1)).all()
 
     def init(self, q, qdot, t):
-        _, p = lagrangian_gradients(self.L, q, qdot, t if self.timed else None)
+        tt = t if self.timed else None
+        accelerations(self.L, q, qdot, tt)  # fails early, naming the state, if M is not definite
+        _, p = lagrangian_gradients(self.L, q, qdot, tt)
         return q, p, qdot, qdot
 
     def step(self, state, t, h):
@@ -151,7 +155,7 @@ class Variational:
         # chord Newton: the Jacobian at the predictor is kept while the residual shrinks fast
         r, p1, d0, J = newton(q1, q0, p0, t, h, jacobian=True)
         for _ in range(self.max_iter):
-            dq = torch.linalg.solve(J, -r)
+            dq = _solve(J, -r, q0, "∂²L_d/∂q₀∂q₁ (≈ −M/h)")
             q1 = q1 + dq
             r_old = r
             r, p1, d0, _ = newton(q1, q0, p0, t, h, jacobian=False)
@@ -173,7 +177,7 @@ class Variational:
         t = torch.as_tensor(t, dtype=q.dtype)
         for _ in range(self.max_iter):
             M, r = self.parts.legendre(v, q, t, p)
-            dv = torch.linalg.solve(M, -r)
+            dv = _solve(M, -r, q, "the mass matrix ∂²L/∂q̇²")
             v = v + dv
             if bool(self._small(dv, 1 + v.abs())):
                 return q, v
@@ -230,6 +234,8 @@ class _SympyParts:
         from .symbolic import TIME, velocity_name
 
         n = len(coordinates)
+        # constants such as sqrt(2) would reach torch functions as Python numbers: evaluate them
+        expr = expr.replace(lambda e: e.is_number and not e.is_Atom, lambda e: sympy.Float(e.evalf(17), 17))
         qs = [sympy.Symbol(c) for c in coordinates]
         vs = [sympy.Symbol(velocity_name(c)) for c in coordinates]
         tsym = sympy.Symbol(TIME)
@@ -249,14 +255,16 @@ class _SympyParts:
         d1 = [sympy.diff(Ld, bi) for bi in b]
         J = [[sympy.diff(d, bj) for bj in b] for d in d0]
         args = [*a, *b, t0, h]
-        self._grads = sympy.lambdify(args, [d0, d1], modules="torch", cse=True)
-        self._grads_jac = sympy.lambdify(args, [d0, d1, J], modules="torch", cse=True)
+        # h is passed as a Python float, so the terms in h alone cost no tensor operations
+        modules = [{"pow": operator.pow}, "torch"]
+        self._grads = sympy.lambdify(args, [d0, d1], modules=modules, cse=True)
+        self._grads_jac = sympy.lambdify(args, [d0, d1, J], modules=modules, cse=True)
         mom = [sympy.diff(expr, v) for v in vs]
         M = [[sympy.diff(m, v) for v in vs] for m in mom]
-        self._legendre = sympy.lambdify([*qs, *vs, tsym], [mom, M], modules="torch", cse=True)
+        self._legendre = sympy.lambdify([*qs, *vs, tsym], [mom, M], modules=modules, cse=True)
 
     def newton(self, q1, q0, p0, t, h, *, jacobian: bool):
-        args = (*q0.unbind(-1), *q1.unbind(-1), t, h)
+        args = (*q0.unbind(-1), *q1.unbind(-1), t, float(h))
         if jacobian:
             d0, d1, J = self._grads_jac(*args)
             J = _matrix(J, q0)
@@ -274,12 +282,27 @@ def _columns(values, like):
     """Stack per-coordinate results (tensors (B,) or numbers) into a (B, n) tensor like ``like``."""
     B = like.shape[0]
     return torch.stack(
-        [torch.as_tensor(x, dtype=like.dtype, device=like.device).expand(B) for x in values], -1
+        [x if isinstance(x, torch.Tensor) and x.shape == (B,)
+         else torch.as_tensor(x, dtype=like.dtype, device=like.device).expand(B) for x in values],
+        -1,
     )
 
 
 def _matrix(rows, like):
     return torch.stack([_columns(r, like) for r in rows], -2)
+
+
+def _solve(A, b, q, what):
+    """Batched A x = b; a singular A becomes a SingularMassMatrixError naming the sample."""
+    x, info = torch.linalg.solve_ex(A, b)
+    if bool((info != 0).any()) or not bool(torch.isfinite(x).all()):
+        bad = (info != 0) | ~torch.isfinite(x).all(-1)
+        i = int(torch.nonzero(bad)[0])
+        raise SingularMassMatrixError(
+            f"variational: {what} is singular at sample {i} (q={q[i].tolist()}): "
+            "q̈ is not determined by this L", q=q[i].detach()
+        )
+    return x
 
 
 def _batched(fn, in_dims):

@@ -127,6 +127,9 @@ def write_csv_atomic(frame, path: str) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             frame.to_csv(fh, index=False, float_format="%.12g")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

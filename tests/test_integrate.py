@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from discover.integrate import ConvergenceError, rollout
+from discover.mechanics import SingularMassMatrixError
 from discover.systems import get_system
 
 torch.set_num_threads(1)
@@ -155,5 +156,9 @@ def test_bad_arguments():
         rollout(s, [0.1], [0.0, 1.0], t)
     with pytest.raises(ValueError, match="rule"):
         rollout(s, [0.1], [0.0], t, method="variational", options={"rule": "simpson"})
+    singular = "(x_dot + y_dot)**2/2 - x**2/2 - y**2/2"
+    for method in ("rk4", "variational"):
+        with pytest.raises(SingularMassMatrixError):
+            rollout(singular, [[0.1, 0.2]], [[0.0, 0.0]], t, method=method)
     with pytest.raises(ConvergenceError):
         rollout(s, [0.1], [0.0], t, method="variational", options={"max_iter": 1, "rtol": 1e-300})

@@ -1,5 +1,6 @@
 """pipelines/simulate.py: the CSV it writes follows the contract and holds the true motion."""
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,9 @@ def test_csv_round_trips(simulate, tmp_path):
     theta_dot = df.pivot(index="t", columns="traj", values="theta_dot").to_numpy()
     np.testing.assert_allclose(theta_dot, exact_v[:, :, 0], atol=1e-4)
     assert not list(tmp_path.glob(".simulate-*"))  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not a private temp file
 
 
 def test_noise_levels(simulate, tmp_path):
