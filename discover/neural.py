@@ -112,9 +112,10 @@ def _as_arrays(data, what: str = "data"):
     """(q, qdot, qddot) float64 arrays (N, n) from a tuple or an object with ``.stack()``."""
     if hasattr(data, "stack"):
         d = data.stack()
-        if d.get("qddot") is None:
-            raise ValueError(f"{what} has no accelerations (qddot); estimate them first "
-                             "(discover.derivatives) or pass (q, qdot, qddot) arrays")
+        missing = [k for k in ("qdot", "qddot") if d.get(k) is None]
+        if missing:
+            raise ValueError(f"{what} has no {' or '.join(missing)}; estimate the derivatives "
+                             "first (discover.derivatives) or pass (q, qdot, qddot) arrays")
         data = (d["q"], d["qdot"], d["qddot"])
     if not isinstance(data, (tuple, list)) or len(data) != 3:
         raise ValueError(f"{what} must be (q, qdot, qddot) arrays of shape (N, n) or an object "
