@@ -1,0 +1,190 @@
+"""The discovery report: evidence for a fitted Lagrangian (rollouts, energy, parity, terms).
+
+``evaluate`` computes the numbers, ``write_report`` writes report.md and its figures.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import sympy
+
+from ..symbolic import equations_of_motion, velocity_name
+
+__all__ = ["evaluate", "write_report"]
+
+
+def _rollout_metrics(model, traj, *, max_points: int = 1000):
+    """Roll the model out from the (smoothed) first state of a held-out trajectory."""
+    n = min(len(traj.t), max_points)
+    t = traj.t[:n]
+    try:
+        q, qd = model.simulate(traj.q[0], traj.qdot[0], t)
+    except Exception as exc:  # a rollout that blows up is reported, not fatal
+        return {"error": f"rollout failed: {exc}"}
+    q_obs = traj.q_obs[:n]
+    scale = max(float(np.std(q_obs)), 1e-12)
+    err = np.sqrt(((q - q_obs) ** 2).mean(-1)) / scale
+    bad = np.nonzero(~(err < 0.1))[0]
+    valid_time = float(t[bad[0]] - t[0]) if len(bad) else float(t[-1] - t[0])
+    E = np.asarray(model.energy(q, qd))
+    E_scale = max(float(np.abs(np.asarray(model.energy(traj.q[:n], traj.qdot[:n]))).max()), 1e-12)
+    drift = float(np.nanmax(np.abs(E - E[0])) / E_scale) if np.all(np.isfinite(E)) else math.inf
+    return {"t": t, "q": q, "q_obs": q_obs, "energy": E, "rel_error": err,
+            "valid_time": valid_time, "duration": float(t[-1] - t[0]),
+            "final_rel_error": float(err[-1]), "energy_drift": drift}
+
+
+def evaluate(model, validation) -> dict:
+    """Rollouts of held-out trajectories and energy of the model along the data itself."""
+    rolls = [_rollout_metrics(model, p) for p in validation]
+    data_drift = []
+    for p in validation:
+        E = np.asarray(model.energy(p.q[3:-3], p.qdot[3:-3]))
+        data_drift.append(float((E.max() - E.min()) / max(np.abs(E).max(), 1e-12)))
+    ok = [r for r in rolls if "error" not in r]
+    return {
+        "rollouts": rolls,
+        "rollout_valid_time": float(np.median([r["valid_time"] for r in ok])) if ok else 0.0,
+        "rollout_duration": float(np.median([r["duration"] for r in ok])) if ok else 0.0,
+        "rollout_energy_drift": float(np.median([r["energy_drift"] for r in ok])) if ok else math.inf,
+        "energy_variation_on_data": float(np.median(data_drift)) if data_drift else math.nan,
+    }
+
+
+def _fig_rollout(ev, coordinates, path):
+    import matplotlib.pyplot as plt
+
+    r = next((r for r in ev["rollouts"] if "error" not in r), None)
+    if r is None:
+        return False
+    n = len(coordinates)
+    fig, axes = plt.subplots(n + 1, 1, figsize=(8, 2.2 * (n + 1)), sharex=True)
+    for i, c in enumerate(coordinates):
+        axes[i].plot(r["t"], r["q_obs"][:, i], "k.", ms=2, label="data (held out)")
+        axes[i].plot(r["t"], r["q"][:, i], "C1", label="rollout of found L")
+        axes[i].set_ylabel(c)
+    axes[0].legend(loc="upper right", fontsize=8)
+    E = r["energy"]
+    axes[n].plot(r["t"], (E - E[0]) / max(abs(E[0]), 1e-12), "C2")
+    axes[n].set_ylabel("ΔE / |E₀|")
+    axes[n].set_xlabel("t [s]")
+    fig.suptitle("Held-out trajectory: rollout from its first state")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _fig_parity(model, validation, coordinates, path):
+    import matplotlib.pyplot as plt
+
+    q = np.concatenate([p.q[3:-3] for p in validation])
+    qd = np.concatenate([p.qdot[3:-3] for p in validation])
+    qdd = np.concatenate([p.qddot[3:-3] for p in validation])
+    pred = np.asarray(model.acceleration(q, qd))
+    n = len(coordinates)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4))
+    axes = np.atleast_1d(axes)
+    for i, c in enumerate(coordinates):
+        axes[i].plot(qdd[:, i], pred[:, i], ".", ms=2)
+        lo, hi = np.percentile(qdd[:, i], [0.5, 99.5])
+        axes[i].plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        axes[i].set_xlabel(f"{c}_ddot estimated from data")
+        axes[i].set_ylabel(f"{c}_ddot predicted")
+    fig.suptitle("q̈ parity on held-out data")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fig_coefficients(terms, coefs, path):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(terms) + 1.2))
+    ax.barh(range(len(terms)), coefs, color=["C0" if c > 0 else "C3" for c in coefs])
+    ax.set_yticks(range(len(terms)))
+    ax.set_yticklabels([str(t) for t in terms])
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xlabel("coefficient (normalized)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return "—" if not math.isfinite(x) else f"{x:.3g}"
+    return str(x)
+
+
+def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnings: list[str],
+                 mlp=None, sparse_error: str | None = None) -> None:
+    """report.md and PNG figures for a fitted model (sparse, or MLP fallback)."""
+    out = Path(out)
+    coords = info["coordinates"]
+    lines = [f"# Lagrangian discovery: `{info['source']}`", "", f"Command: `{command}`", ""]
+    lines += ["## Data", "",
+              f"- coordinates: {', '.join(coords)}; trajectories: {info['n_trajectories']}; "
+              f"samples: {info['n_samples']}; time step ≈ {info['dt']:.4g} s",
+              f"- derivatives: {info['differentiator']}",
+              f"- estimated position noise (relative to signal std): {info['relative_noise']:.2g}", ""]
+    if warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
+    sparse = getattr(model, "terms_", None) is not None
+    if sparse:
+        L = model.lagrangian()
+        lines += ["## Lagrangian", "", f"$$L = {sympy.latex(L)}$$", "", "```", f"L = {L}", "```", "",
+                  f"Normalization: {model.normalization_} (L and cL give the same motion, and "
+                  "terms whose Euler–Lagrange equations vanish identically are dropped).", ""]
+        eqs = equations_of_motion(L, coords)
+        lines += ["## Equations of motion", ""]
+        lines += [f"$${sympy.latex(e.lhs)} = 0$$" for e in eqs] + [""]
+        lines += ["Plain text:", "", "```"] + [f"{e.lhs} = 0" for e in eqs] + ["```", ""]
+        lines += ["## Terms", "", "| term | coefficient |", "|---|---|"]
+        lines += [f"| `{t}` | {c:.8g} |" for t, c in zip(model.terms_, model.coef_)] + [""]
+        _fig_coefficients(model.terms_, model.coef_, out / "coefficients.png")
+        lines += ["![coefficients](coefficients.png)", ""]
+    else:
+        lines += ["## Model: MLP Lagrangian (fallback)", "",
+                  "No sparse library model reached the validation threshold "
+                  f"({sparse_error}); an MLP Lagrangian L(q, q̇) was trained through the "
+                  "Euler–Lagrange equations instead. It has no closed form; use "
+                  "`discover.load(DIR)` for q̈, rollouts and energy.", ""]
+    m = info["metrics"]
+    lines += ["## Fit and validation", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m.items()]
+    lines += [f"| held-out rollout: median time with error < 10 % of signal std | "
+              f"{ev['rollout_valid_time']:.3g} s of {ev['rollout_duration']:.3g} s |",
+              f"| held-out rollout: median max energy drift (relative) | {_fmt(ev['rollout_energy_drift'])} |",
+              f"| energy of the found L along the held-out data: relative variation | "
+              f"{_fmt(ev['energy_variation_on_data'])} |", ""]
+    if _fig_rollout(ev, coords, out / "rollout.png"):
+        lines += ["![rollout](rollout.png)", ""]
+    _fig_parity(model, info["validation"], coords, out / "parity.png")
+    lines += ["![parity](parity.png)", ""]
+    if sparse and getattr(model, "tiers_", None):
+        lines += ["## Library search", "", "| library | terms | best validation error | candidates |",
+                  "|---|---|---|---|"]
+        lines += [f"| {t['tier']} | {t['terms']} | {_fmt(t['best_val_error'])} | {t['candidates']} |"
+                  for t in model.tiers_]
+        lines += ["", f"Chosen: **{model.library_name_}** — the sparsest model whose validation error "
+                  f"is within {model.parsimony:.0%} of the best.", ""]
+        g = getattr(model, "gauge_", {})
+        if g.get("null") or g.get("collinear"):
+            lines += [f"Null-Lagrangian terms dropped (their Euler–Lagrange columns vanish): "
+                      f"{', '.join(f'`{x}`' for x in g.get('null', [])) or 'none'}.",
+                      f"Collinear terms dropped (dependent on simpler ones): "
+                      f"{', '.join(f'`{x}`' for x in g.get('collinear', [])) or 'none'}.", ""]
+        lines += ["Best candidates by size:", "", "| terms | validation error | library | model |",
+                  "|---|---|---|---|"]
+        shown = {}
+        for c in model.candidates_:
+            shown.setdefault(c["n_terms"], c)
+        for k in sorted(shown)[:8]:
+            c = shown[k]
+            lines.append(f"| {k} | {_fmt(c['val_error'])} | {c['tier']} | "
+                         f"`{' + '.join(str(e) for e in c['terms'])}` |")
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines))

@@ -1,0 +1,222 @@
+#!/usr/bin/env python
+"""Find the Lagrangian of a mechanical system from a CSV of its trajectories.
+
+    python pipelines/discover.py DATA.csv --out DIR [--force]
+
+Writes DIR/lagrangian.json, DIR/report.md (+ PNG figures) and the fitted model, loadable with
+``discover.load(DIR)``.  Nothing partial: the results are written to a temporary folder that is
+moved into place only when everything succeeded.  Bad input: a one-line error, exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from pathlib import Path as _Path
+
+# pipelines/discover.py must not shadow the discover package: drop this folder from sys.path
+_HERE = _Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if _Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", help="CSV: column t, optional traj, coordinates, optional <c>_dot/<c>_ddot")
+    p.add_argument("--out", required=True, help="results directory (must not exist unless --force)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing results directory")
+    p.add_argument("--library", default="auto",
+                   help="auto (search tiers), quadratic, trig, polynomial, central, trig+polynomial, or none "
+                        "(only --terms)")
+    p.add_argument("--terms", default=None,
+                   help="extra candidate terms, SymPy, separated by ';' (e.g. \"cos(a-b)*a_dot*b_dot\")")
+    p.add_argument("--method", choices=["auto", "strong", "weak"], default="auto",
+                   help="strong: residual with estimated q̈; weak: integrated against test functions")
+    p.add_argument("--differentiator", default="auto", help="auto, fd, savgol or spline")
+    p.add_argument("--time", default="t", help="name of the time column")
+    p.add_argument("--traj", default="traj", help="name of the trajectory-id column")
+    p.add_argument("--coordinates", default=None, help="comma-separated coordinate columns (default: all others)")
+    p.add_argument("--validation", type=float, default=0.25, help="held-out fraction")
+    p.add_argument("--parsimony", type=float, default=0.25,
+                   help="prefer a sparser model while its validation error is within this factor of the best")
+    p.add_argument("--fallback-threshold", type=float, default=0.05,
+                   help="train the MLP fallback when the best sparse model's validation error exceeds this")
+    p.add_argument("--no-fallback", action="store_true", help="never train the MLP fallback")
+    p.add_argument("--mlp-epochs", type=int, default=200)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (MLP training)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def fail(message: str, code: int = 2):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def build_library(args, coordinates):
+    from discover.library import Custom, default_tiers
+
+    if args.library == "auto" and not args.terms:
+        return None
+    tiers = dict(default_tiers(len(coordinates), max_terms=10**6))
+    lib = None
+    if args.library not in ("auto", "none"):
+        if args.library not in tiers:
+            fail(f"--library: unknown library {args.library!r}; choose auto, none or one of {', '.join(tiers)}")
+        lib = tiers[args.library]
+    elif args.library == "auto":
+        lib = tiers["trig+polynomial"] if "trig+polynomial" in tiers else tiers["trig"]
+    if args.terms:
+        user = Custom([s.strip() for s in args.terms.split(";") if s.strip()])
+        try:
+            user.terms(coordinates)
+        except Exception as exc:
+            fail(f"--terms: {exc}")
+        lib = user if lib is None else lib + user
+    if lib is None:
+        fail("--library none needs --terms")
+    return lib
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    command = "python pipelines/discover.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        fail(f"{out} exists; use --force to overwrite it")
+    import torch
+
+    from discover.data import DataError, read_csv
+    from discover.model import FitFailedError, SparseLagrangian, _split, prepare_trajectories
+
+    torch.manual_seed(args.seed)
+    coords = args.coordinates.split(",") if args.coordinates else None
+    try:
+        data = read_csv(args.data, time=args.time, traj=args.traj, coordinates=coords)
+    except DataError as exc:
+        fail(str(exc))
+    except FileNotFoundError:
+        fail(f"{args.data}: no such file")
+    library = build_library(args, data.coordinates)
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    t0 = time.time()
+    log(f"discover: {args.data}: {len(data.trajectories)} trajectories, coordinates {data.coordinates}")
+    warns: list[str] = []
+    model, sparse_error, sparse_model = None, None, None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sparse_model = SparseLagrangian(library, method=args.method, differentiator=args.differentiator,
+                                            parsimony=args.parsimony, validation=args.validation,
+                                            seed=args.seed, verbose=not args.quiet).fit(data)
+        warns += sorted({str(w.message) for w in caught})
+        err = sparse_model.metrics_["validation_weak_acceleration_error"]
+        if not np.all(np.isfinite(sparse_model.coef_)):
+            raise FitFailedError("the sparse fit diverged (non-finite coefficients)")
+        if err > args.fallback_threshold:
+            sparse_error = f"best validation error {err:.3g} > threshold {args.fallback_threshold:g}"
+        model = sparse_model
+    except DataError as exc:
+        fail(str(exc))
+    except FitFailedError as exc:
+        sparse_error = str(exc)
+    if sparse_error is not None and not args.no_fallback:
+        log(f"discover: no sparse model fits ({sparse_error}); training the MLP Lagrangian fallback")
+        model = fit_mlp(data, args, log)
+        warns.append(f"no sparse library model fits ({sparse_error}): the result is an MLP Lagrangian "
+                     "without closed form")
+    elif sparse_error is not None and model is None:
+        fail(f"{args.data}: {sparse_error} (and --no-fallback was given)", code=1)
+    elif sparse_error is not None:
+        warns.append(f"the sparse model is poor ({sparse_error}); --no-fallback kept it")
+
+    # evaluation on held-out trajectories, prepared exactly as in the fit
+    from discover.reports.discovery import evaluate, write_report
+
+    prepared, desc, noise = prepare_trajectories(data, args.differentiator)
+    _, val = _split(prepared, args.validation, args.seed)
+    ev = evaluate(model, val)
+    metrics = dict(getattr(model, "metrics_", {}) or {})
+    metrics.update({k: ev[k] for k in ("rollout_valid_time", "rollout_duration", "rollout_energy_drift",
+                                        "energy_variation_on_data")})
+    metrics["fit_seconds"] = round(time.time() - t0, 2)
+    scale = np.concatenate([p.q_obs for p in prepared]).std(0)
+    info = {
+        "source": args.data, "coordinates": data.coordinates, "n_trajectories": len(data.trajectories),
+        "n_samples": sum(len(p.t) for p in prepared),
+        "dt": float(np.median(np.concatenate([np.diff(p.t) for p in prepared]))),
+        "differentiator": desc, "relative_noise": float(np.max(noise / np.where(scale > 0, scale, 1))),
+        "metrics": metrics, "validation": val,
+    }
+    if sparse_model is not None and model is not sparse_model:
+        metrics["sparse_model_rejected"] = str(sparse_model.lagrangian())
+        metrics["sparse_validation_error"] = sparse_model.metrics_["validation_weak_acceleration_error"]
+
+    # write everything into a temporary sibling folder, then move it into place
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        if model is sparse_model:
+            result = model.to_dict()
+        else:
+            model.save(tmp)
+            result = {"coordinates": data.coordinates, "lagrangian": None, "model": "mlp", "terms": [],
+                      "normalization": "none (MLP; L is determined up to scale and total derivatives)"}
+        result["metrics"] = _jsonable(metrics)
+        result["command"] = command
+        result["warnings"] = warns
+        (tmp / "lagrangian.json").write_text(json.dumps(result, indent=2))
+        write_report(tmp, model=model, info=info, ev=ev, command=command, warnings=warns,
+                     sparse_error=sparse_error)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not args.quiet:
+        print(f"L = {result['lagrangian']}" if result["lagrangian"] else "model: MLP Lagrangian (no closed form)")
+        print(f"results: {out}/ (report.md, lagrangian.json, figures)")
+    return 0
+
+
+def fit_mlp(data, args, log):
+    from discover.neural import MLPLagrangian, TrainingDivergedError
+
+    d = data.with_derivatives(args.differentiator)
+    try:
+        return MLPLagrangian(epochs=args.mlp_epochs, device=args.device, seed=args.seed, dtype="float32",
+                             verbose=not args.quiet).fit(d)
+    except TrainingDivergedError as exc:
+        fail(f"{args.data}: the MLP fallback diverged ({exc}); no Lagrangian was written", code=1)
+
+
+def _jsonable(d):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (np.floating, float)):
+            v = float(v)
+            out[k] = v if math.isfinite(v) else None
+        elif isinstance(v, (np.integer,)):
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
