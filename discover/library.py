@@ -203,6 +203,7 @@ class TermSet:
         self.names = [str(e) for e in self.exprs]
         q, v = _symbols(self.coordinates)
         self._fn = sympy.lambdify(q + v, self.exprs, modules="torch")
+        self._term_fns: dict[int, Callable] = {}
 
     def __len__(self):
         return len(self.exprs)
@@ -220,49 +221,45 @@ class TermSet:
         """L(q, q̇) = ξ·φ(q, q̇) for one state."""
         return lambda q, qdot: (xi * self.values(q, qdot)).sum()
 
-    def mass_force_columns(self, q, qdot, *, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    def term(self, k: int) -> Callable:
+        """φ_k(q, q̇) for one state, lambdified from its SymPy form (cached)."""
+        if k not in self._term_fns:
+            q, v = _symbols(self.coordinates)
+            g = sympy.lambdify(q + v, self.exprs[k], modules="torch")
+            n = len(self.coordinates)
+
+            def phi(qq, vv, g=g):
+                val = g(*[qq[i] for i in range(n)], *[vv[i] for i in range(n)])
+                return val if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + 0 * qq[0]
+
+            self._term_fns[k] = phi
+        return self._term_fns[k]
+
+    def mass_force_columns(self, q, qdot) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-term M_k = ∂²φ_k/∂q̇² (B, n, n, K) and f_k = ∂φ_k/∂q − C_k q̇ (B, n, K).
 
         The Euler–Lagrange equations are linear in L, so for L = ξ·φ: M = Σ ξ_k M_k and
-        f = Σ ξ_k f_k.  Computed as the forward-mode Jacobian w.r.t. ξ of the engine's (M, f)
-        for ξ·φ: one engine, no per-term code.  q, qdot: (B, n).
+        f = Σ ξ_k f_k.  Each term goes through the one engine on the whole batch (a loop over
+        terms, linear in their number; differentiating ξ·φ at once would cost K² here).
+        q, qdot: (B, n).
         """
-        xi0 = torch.zeros(len(self), dtype=q.dtype, device=q.device)
-        Ms, fs = [], []
-        for a in range(0, q.shape[0], chunk):
-            sl = slice(a, a + chunk)
+        parts = [mass_and_force(self.term(k), q, qdot) for k in range(len(self))]
+        return torch.stack([p[0] for p in parts], -1), torch.stack([p[1] for p in parts], -1)
 
-            def mf(xi, sl=sl):
-                return mass_and_force(self.lagrangian(xi), q[sl], qdot[sl], chunk_size=None)
-
-            M, f = torch.func.jacfwd(mf)(xi0)
-            Ms.append(M)
-            fs.append(f)
-        return torch.cat(Ms, 0), torch.cat(fs, 0)
-
-    def el_columns(self, q, qdot, qddot, *, chunk: int = 8192) -> torch.Tensor:
+    def el_columns(self, q, qdot, qddot) -> torch.Tensor:
         """Θ[b, i, k] = Euler–Lagrange residual (M_k q̈ − f_k)_i of term k at sample b: (B, n, K)."""
-        M, f = self.mass_force_columns(q, qdot, chunk=chunk)
+        M, f = self.mass_force_columns(q, qdot)
         return torch.einsum("bijk,bj->bik", M, qddot) - f
 
-    def gradient_columns(self, q, qdot, *, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    def gradient_columns(self, q, qdot) -> tuple[torch.Tensor, torch.Tensor]:
         """(∂φ_k/∂q_i, ∂φ_k/∂q̇_i) as two (B, n, K) tensors (what the weak form needs)."""
-        xi0 = torch.zeros(len(self), dtype=q.dtype, device=q.device)
-        gq, gv = [], []
-        for a in range(0, q.shape[0], chunk):
-            sl = slice(a, a + chunk)
+        parts = [lagrangian_gradients(self.term(k), q, qdot) for k in range(len(self))]
+        return torch.stack([p[0] for p in parts], -1), torch.stack([p[1] for p in parts], -1)
 
-            def grads(xi, sl=sl):
-                return lagrangian_gradients(self.lagrangian(xi), q[sl], qdot[sl])
-
-            jq, jv = torch.func.jacfwd(grads)(xi0)
-            gq.append(jq)
-            gv.append(jv)
-        return torch.cat(gq, 0), torch.cat(gv, 0)
-
-    def velocity_hessian_mean(self, q, qdot) -> torch.Tensor:
+    def velocity_hessian_mean(self, q, qdot, *, max_samples: int = 1000) -> torch.Tensor:
         """(n, K): data mean of ∂²φ_k/∂q̇_i² (the normalization functionals)."""
-        M, _ = self.mass_force_columns(q, qdot)
+        step = max(1, q.shape[0] // max_samples)
+        M, _ = self.mass_force_columns(q[::step], qdot[::step])
         return M.diagonal(dim1=1, dim2=2).mean(0).T
 
 # ----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch.func import grad, jacrev, vmap
 
@@ -109,7 +110,11 @@ def _batched_derivatives(L, Q, Qd, T, *, second: bool):
 
 def _prepare(L, q, qdot, t, coordinates):
     """Resolve L, broadcast inputs and flatten the leading shape to one batch dim."""
-    f, _ = as_torch_lagrangian(L, coordinates=coordinates)
+    f, timed = as_torch_lagrangian(L, coordinates=coordinates)
+    if timed and t is None:
+        raise ValueError("this Lagrangian depends on time t: pass t")
+    if not isinstance(q, torch.Tensor):  # lists and NumPy arrays: float64, like NumPy
+        q = torch.as_tensor(np.asarray(q, dtype=float))
     q = torch.as_tensor(q)
     qdot = torch.as_tensor(qdot, dtype=q.dtype, device=q.device)
     if not torch.is_floating_point(q):

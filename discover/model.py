@@ -26,7 +26,7 @@ from .weak import test_functions, weak_acceleration_error, weak_columns
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
 
 #: validation error below which a library tier counts as exact and the search stops
-EXACT = 1e-6
+EXACT = 1e-5
 
 
 class FitFailedError(RuntimeError):

@@ -57,10 +57,14 @@ def sympy_to_torch(L, *, coordinates: Sequence[str] | None = None):
             f"their velocities (<name>{VEL_SUFFIX}) nor time '{TIME}'"
         )
     timed = tsym in expr.free_symbols
-    g = sympy.lambdify(qs + vs + [tsym], expr, modules="torch")
+    # numeric sub-expressions such as sqrt(2) or cos(1) would reach torch as Python numbers
+    expr_num = expr.replace(lambda e: e.is_number and not e.is_Atom, lambda e: sympy.Float(e.evalf(17), 17))
+    g = sympy.lambdify(qs + vs + [tsym], expr_num, modules="torch")
     n = len(coords)
 
     def f(q, qdot, t=None):
+        if t is None and timed:
+            raise ValueError(f"the Lagrangian {expr} depends on time t: pass t")
         tt = q.new_zeros(()) if t is None else t
         val = g(*[q[i] for i in range(n)], *[qdot[i] for i in range(n)], tt)
         # constant parts come back as Python numbers: anchor them to the input tensors

@@ -38,13 +38,13 @@ def _trapezoid_weights(t: np.ndarray) -> np.ndarray:
 def test_functions(t: np.ndarray, *, width: int | None = None, overlap: float = 0.5, power: int = 6) -> TestFunctions:
     """Bumps ψ(s) = (1 − s²)^p, s ∈ [−1, 1], on windows of ``width`` samples.
 
-    t: (N,).  ``width`` defaults to N/12 clamped to [16, 160] samples; windows overlap by
+    t: (N,).  ``width`` defaults to N/8 clamped to [48, 200] samples; windows overlap by
     ``overlap``.  The power p = 6 makes ψ vanish to high order at the window ends, so the
     trapezoid rule is accurate far beyond second order.
     """
     N = len(t)
     if width is None:
-        width = int(np.clip(N // 12, 16, 160))
+        width = int(np.clip(N // 8, 48, 200))
     width = int(min(width, N))
     stride = max(1, int(round(width * (1 - overlap))))
     starts = list(range(0, N - width + 1, stride)) or [0]
