@@ -1,6 +1,7 @@
 """Noise sweep: exact-support success, coefficient and q̈ errors, rollout valid time vs. noise.
 
-Writes results/noise/<system>/{sweep.csv, report.md, *.png} for every system (or a CSV via --csv,
+Writes results/noise/<system>/{sweep.csv, report.md, *.png} for every system and
+results/noise/summary.md (all systems' tolerance tables) (or a CSV via --csv,
 noise added to its positions; no ground truth then). Finished cells are cached in sweep.csv:
 --resume continues an interrupted sweep, --force starts over.
 
@@ -92,6 +93,8 @@ def main(argv=None) -> int:
         print(f"{s}: {len(rows)} cells, {time.time() - t0:.0f} s → {out}/report.md")
         for (sy, m), lst in sorted(summary.items()):
             print(f"  {m:15s} tolerance {N.tolerance(lst)}; σ > 0 only: {N.tolerance(lst, noisy_only=True)}")
+    if not args.csv:
+        print(f"summary: {N.write_summary(args.out, command)}")
     return 0
 
 

@@ -48,6 +48,7 @@ def test_tiny_sweep_harmonic(tmp_path):
     report = (d / "report.md").read_text()
     assert "noise_sweep.py harmonic_1d" in report and "| harmonic_1d | strong-savgol |" in report
     assert (d / "success_vs_noise.png").exists()
+    assert "| harmonic_1d | strong-savgol | 1 | 1.00 |" in (out / "summary.md").read_text()
     # refuses to overwrite without --force/--resume; --resume reuses the cached cells
     with pytest.raises(SystemExit):
         cli.main(argv)

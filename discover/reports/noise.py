@@ -482,3 +482,26 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
+
+
+def write_summary(parent: str, command: str) -> str:
+    """``<parent>/summary.md``: the tolerance table of every ``<parent>/<system>/sweep.csv``."""
+    lines = ["# Noise sweep: tolerance summary", "", "Last command:", "", "```", command, "```", "",
+             f"Tolerance = last noise level (σ / std q) before the exact-support success rate first falls "
+             f"below {SUCCESS_LEVEL:.0%}; per-system details, figures and raw rows in `<system>/`.", "",
+             "| system | method | seeds | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) | "
+             "median coef err at 0.01 |", "|---|---|---|---|---|---|---|"]
+    for name in sorted(os.listdir(parent)):
+        path = os.path.join(parent, name, "sweep.csv")
+        if not os.path.isfile(path):
+            continue
+        for (s, m), lst in sorted(summarize(read_rows(path)).items()):
+            z = [d for d in lst if d["noise"] == 0]
+            c = [d for d in lst if abs(d["noise"] - 0.01) < 1e-12]
+            lines.append(f"| {s} | {m} | {max(d['n'] for d in lst)} | {z[0]['success']:.2f} | " if z else f"| {s} | {m} | {max(d['n'] for d in lst)} | – | ")
+            lines[-1] += (f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | "
+                          f"{c[0]['coef_rel_error']:.2g} |" if c else f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | – |")
+    out = os.path.join(parent, "summary.md")
+    with open(out, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return out
