@@ -85,13 +85,13 @@ def main(argv=None) -> int:
         csv_out = os.path.join(out, "sweep.csv")
         rows = N.run_sweep(cells, cfg, csv_out, jobs=args.jobs, csv_path=args.csv, progress=not args.no_progress)
         summary = N.summarize(rows)
-        figs = N.plot_sweep(summary, out)
+        figs = [] if args.csv else N.plot_sweep(summary, out)  # no ground truth: nothing to plot
         seconds = time.time() - t0  # wall time of this call (cached cells cost nothing)
         cell_seconds = sum(float(r.get("fit_seconds") or 0) for r in rows)
         N.write_report(os.path.join(out, "report.md"), command, summary, figs, cfg, seconds, "sweep.csv",
-                       cell_seconds=cell_seconds)
+                       cell_seconds=cell_seconds, rows=rows)
         print(f"{s}: {len(rows)} cells, {time.time() - t0:.0f} s → {out}/report.md")
-        for (sy, m), lst in sorted(summary.items()):
+        for (sy, m), lst in sorted(summary.items()) if not args.csv else []:
             print(f"  {m:15s} tolerance {N.tolerance(lst)}; σ > 0 only: {N.tolerance(lst, noisy_only=True)}")
     if not args.csv:
         print(f"summary: {N.write_summary(args.out, command)}")

@@ -54,3 +54,12 @@ def test_tiny_sweep_harmonic(tmp_path):
         cli.main(argv)
     assert cli.main(argv + ["--resume"]) == 0
     assert len(list(csv.DictReader(open(d / "sweep.csv")))) == 2
+
+
+def test_csv_mode_lists_fits_without_truth(tmp_path):
+    cli = _pipeline()
+    src = os.path.join(ROOT, "data", "harmonic_1d.csv")
+    assert cli.main(["--csv", src, "--levels", "0.01", "--seeds", "1", "--methods", "strong-savgol",
+                     "--out", str(tmp_path), "--no-progress"]) == 0
+    report = (tmp_path / "harmonic_1d" / "report.md").read_text()
+    assert "no ground truth" in report and "x_dot**2" in report

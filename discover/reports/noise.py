@@ -424,7 +424,8 @@ def plot_sweep(summary: dict, out_dir: str) -> list[str]:
                     ax.plot([x[x > 0].min() / 3 if (x > 0).any() else 1e-5], [y[x == 0][0]], "o", mfc="none",
                             color=ax.lines[-1].get_color())
             ax.set_xscale("log")
-            if log:
+            ys = np.array([d[field] for (s2, _), lst in summary.items() if s2 == s for d in lst], float)
+            if log and np.any(np.isfinite(ys) & (ys > 0)):
                 ax.set_yscale("log")
             ax.set_title(s)
             ax.set_xlabel("noise σ / std(q)  (open marker: σ = 0)")
@@ -440,7 +441,10 @@ def plot_sweep(summary: dict, out_dir: str) -> list[str]:
 
 
 def write_report(path: str, command: str, summary: dict, figures: list[str], cfg: SweepConfig,
-                 seconds: float, csv_name: str, cell_seconds: float | None = None) -> None:
+                 seconds: float, csv_name: str, cell_seconds: float | None = None,
+                 rows: list[dict] | None = None) -> None:
+    """report.md; with ``rows`` from a user CSV (no ground truth: no 'success' column filled) the
+    tolerance table is replaced by the most frequent fitted Lagrangian per method and level."""
     lines = [f"# Noise sweep", "", "Command:", "", "```", command, "```", "",
              f"Data per cell: {cfg.n_traj} trajectories × {cfg.duration:g} s at dt = {cfg.dt:g} "
              "(closed-form solution where the system has one, else RK4 with "
@@ -451,7 +455,7 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
              f"‖q_model − q_true‖ > {VALID_THRESHOLD:g}·‖std q‖, mean over trajectories). "
              f"Wall time of this call {seconds:.0f} s"
              + (f" (cells are cached in `{csv_name}` and skipped on --resume; summed per-cell time of all "
-                f"cells {cell_seconds:.0f} s, run on 2 shared CPU cores with --jobs 2)" if cell_seconds else "")
+                f"cells {cell_seconds:.0f} s)" if cell_seconds else "")
              + f". Raw rows: `{csv_name}`.", "",
              "Methods: `strong-<d>` = `SparseLagrangian(method='strong', differentiator=d)`, "
              "`weak-<d>` = `method='weak'` (default library search in every case).", "",
@@ -460,7 +464,27 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
              "modulo gauge: fit and true terms are mapped into one basis reduced by their "
              "Euler–Lagrange columns (null and collinear terms dropped, fit terms kept first), so "
              "e.g. the true −(B/2) y ẋ becomes +(B/2) x ẏ when the fit chose x ẏ.", "",
-             f"## Noise tolerance (largest level with exact-support success ≥ {SUCCESS_LEVEL:.0%} "
+             ]
+    if rows and all(r.get("success", "") in ("", None) or r.get("status") != "ok" for r in rows):
+        lines[8] = ("Data: the user CSV's positions plus Gaussian noise σ = level × std(q) (per coordinate, "
+                    f"seeded), derivatives estimated by the fit's differentiator. Raw rows: `{csv_name}`.")
+        lines = [ln for ln in lines if not ln.startswith("Ground truth:")]
+        lines += ["## User CSV: no ground truth", "",
+                  "Success cannot be scored without the true Lagrangian; listed is the most frequent fitted "
+                  "Lagrangian per method and noise level (how often over seeds), and how many fits failed.", "",
+                  "| method | noise | most frequent fit | frequency | failed |", "|---|---|---|---|---|"]
+        groups: dict = {}
+        for r in rows:
+            groups.setdefault((r["method"], _f(r["noise"])), []).append(r)
+        for (m, lev), rs in sorted(groups.items()):
+            ok = [r["terms"] for r in rs if r.get("status") == "ok"]
+            best = max(set(ok), key=ok.count) if ok else "–"
+            lines.append(f"| {m} | {lev:g} | `{best}` | {ok.count(best) if ok else 0}/{len(rs)} | {len(rs) - len(ok)} |")
+        lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+        with open(path, "w") as fh:
+            fh.write("\n".join(lines))
+        return
+    lines += [f"## Noise tolerance (largest level with exact-support success ≥ {SUCCESS_LEVEL:.0%} "
              "at it and every lower level)", "",
              "| system | method | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) |",
              "|---|---|---|---|---|"]
