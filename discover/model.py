@@ -143,7 +143,7 @@ class SparseLagrangian:
         self.method_ = method
         train, val = _split(prepared, self.validation, self.seed)
         for p in train + val:
-            p.tf = test_functions(p.t)
+            p.tf = test_functions(p.t, overlap=0.75)
         tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
         rng = np.random.default_rng(self.seed)
         gauge_states = _random_states(prepared, rng, torch_dtype)

@@ -21,6 +21,7 @@ __all__ = [
     "stlsq_path",
     "backward_path",
     "candidate_supports",
+    "small_supports",
     "Fit",
 ]
 
@@ -72,27 +73,39 @@ class Fit:
 def constrained_fit(R: np.ndarray, a: np.ndarray, support) -> np.ndarray | None:
     """argmin ‖R_S x‖ subject to a_S·x = 1 (R: any matrix with the same Gram matrix as Θ).
 
-    x = G⁻¹a / (aᵀG⁻¹a) with G = R_SᵀR_S, computed through a QR factor of R_S so that the
-    conditioning is that of R_S, not its square.  None when the support cannot carry the
-    normalization or is rank deficient.
+    The constraint is eliminated with a Householder reflection that maps a_S onto its first
+    axis: x = x₀ + N z with x₀ = a_S/‖a_S‖² and N an orthonormal basis of a_S's complement, and
+    z solves an ordinary least-squares problem.  Exact data make R_S itself rank deficient (its
+    null vector is the Lagrangian), which this form handles; None when the support cannot carry
+    the normalization, or when R_S N is rank deficient (two different models in one support).
     """
     S = list(support)
     if not S:
         return None
     aS = a[S]
-    if not np.any(np.abs(aS) > 0):
+    na = np.linalg.norm(aS)
+    if not na > 0:
         return None
-    _, Rs = qr(R[:, S], mode="economic")
-    d = np.abs(np.diag(Rs))
-    if d.min() <= 1e-12 * d.max():
-        return None
-    w = solve_triangular(Rs, aS, trans="T")
-    y = solve_triangular(Rs, w)
-    denom = aS @ y
-    if not np.isfinite(denom) or abs(denom) < 1e-300:
+    RS = R[:, S]
+    x0 = aS / na**2
+    if len(S) > 1:
+        if len(S) - 1 > RS.shape[0]:  # more unknowns than rows: underdetermined
+            return None
+        w = aS / na
+        w[0] += 1.0 if w[0] >= 0 else -1.0
+        w /= np.linalg.norm(w)
+        B = (RS - 2.0 * np.outer(RS @ w, w))[:, 1:]  # R_S times the reflection's last s−1 columns
+        Nmat = (np.eye(len(S)) - 2.0 * np.outer(w, w))[:, 1:]
+        Q, Rb = qr(B, mode="economic")
+        d = np.abs(np.diag(Rb))
+        if d.max() == 0 or d.min() <= 1e-11 * d.max():
+            return None
+        z = -solve_triangular(Rb, Q.T @ (RS @ x0))
+        x0 = x0 + Nmat @ z
+    if not np.all(np.isfinite(x0)):
         return None
     x = np.zeros(R.shape[1])
-    x[S] = y / denom
+    x[S] = x0
     return x
 
 
@@ -156,10 +169,38 @@ def backward_path(R: np.ndarray, a: np.ndarray, support, *, min_size: int = 1) -
     return out
 
 
+def small_supports(R: np.ndarray, a: np.ndarray, kept: list[int], *, max_size: int = 3,
+                   budget: int = 20000, keep: int = 3) -> list[tuple[int, ...]]:
+    """The best few supports of each size up to ``max_size``, by exhaustive search.
+
+    Few data (two circles of a charge in a magnetic field, say) can admit a second exact model
+    in a rich library; the fit over all terms is then an arbitrary mix of the two, from which
+    thresholding and elimination do not find the sparse one.  Small supports are cheap to
+    enumerate: sizes stop where the number of combinations exceeds ``budget``.
+    """
+    from itertools import combinations
+    from math import comb
+
+    out = []
+    carriers = [k for k in kept if a[k] != 0]
+    for size in range(1, max_size + 1):
+        if comb(len(kept), size) > budget:
+            break
+        scored = []
+        for S in combinations(kept, size):
+            if not any(a[k] != 0 for k in S):
+                continue
+            x = constrained_fit(R, a, S)
+            if x is not None:
+                scored.append((float(np.linalg.norm(R @ x)), S))
+        out += [S for _, S in sorted(scored)[:keep]]
+    return out if carriers else []
+
+
 def candidate_supports(
     Theta: np.ndarray, a: np.ndarray, kept: list[int], *, max_backward: int = 80
 ) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray]:
-    """Union of the STLSQ and backward-elimination supports over the kept terms.
+    """Union of the STLSQ, backward-elimination and small exhaustive supports over the kept terms.
 
     Theta: (rows, K).  Columns are scaled to unit norm internally; returns the supports
     (indices into the full K), and the scaled (R, a) used, with the column scales, so that
@@ -183,4 +224,7 @@ def candidate_supports(
         for s in backward_path(Rfull, a_s, start):
             if s not in sup:
                 sup.append(s)
+    for s in small_supports(Rfull, a_s, kept):
+        if s not in sup:
+            sup.append(s)
     return sup, Rfull, scale

@@ -120,5 +120,15 @@ def equations_of_motion(L: sympy.Expr, coordinates: Sequence[str]) -> list[sympy
         p = sympy.diff(L, v[i])
         dpdt = sum(sympy.diff(p, q[j]) * v[j] + sympy.diff(p, v[j]) * a[j] for j in range(len(q)))
         dpdt += sympy.diff(p, sympy.Symbol(TIME))
-        eqs.append(sympy.Eq(sympy.expand(dpdt - sympy.diff(L, q[i])), 0))
+        eqs.append(sympy.Eq(sympy.expand(dpdt - sympy.diff(L, q[i])), 0, evaluate=False))
     return eqs
+
+
+def to_latex(expr: sympy.Expr, coordinates: Sequence[str]) -> str:
+    """LaTeX with q̇ and q̈ written as \\dot{q} and \\ddot{q}."""
+    names = {}
+    for c in coordinates:
+        base = sympy.latex(sympy.Symbol(c))
+        names[sympy.Symbol(c + "_ddot")] = r"\ddot{%s}" % base
+        names[sympy.Symbol(velocity_name(c))] = r"\dot{%s}" % base
+    return sympy.latex(expr, symbol_names=names)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from ..symbolic import equations_of_motion, velocity_name
+from ..symbolic import equations_of_motion, to_latex
 
 __all__ = ["evaluate", "write_report"]
 
@@ -135,12 +135,12 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
     sparse = getattr(model, "terms_", None) is not None
     if sparse:
         L = model.lagrangian()
-        lines += ["## Lagrangian", "", f"$$L = {sympy.latex(L)}$$", "", "```", f"L = {L}", "```", "",
+        lines += ["## Lagrangian", "", f"$$L = {to_latex(L, coords)}$$", "", "```", f"L = {L}", "```", "",
                   f"Normalization: {model.normalization_} (L and cL give the same motion, and "
                   "terms whose Euler–Lagrange equations vanish identically are dropped).", ""]
         eqs = equations_of_motion(L, coords)
         lines += ["## Equations of motion", ""]
-        lines += [f"$${sympy.latex(e.lhs)} = 0$$" for e in eqs] + [""]
+        lines += [f"$${to_latex(e.lhs, coords)} = 0$$" for e in eqs] + [""]
         lines += ["Plain text:", "", "```"] + [f"{e.lhs} = 0" for e in eqs] + ["```", ""]
         lines += ["## Terms", "", "| term | coefficient |", "|---|---|"]
         lines += [f"| `{t}` | {c:.8g} |" for t, c in zip(model.terms_, model.coef_)] + [""]
