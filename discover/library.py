@@ -235,15 +235,17 @@ class TermSet:
             self._term_fns[k] = phi
         return self._term_fns[k]
 
-    def mass_force_columns(self, q, qdot) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-term M_k = ∂²φ_k/∂q̇² (B, n, n, K) and f_k = ∂φ_k/∂q − C_k q̇ (B, n, K).
+    def mass_force_columns(self, q, qdot, indices=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-term M_k = ∂²φ_k/∂q̇² (B, n, n, K) and f_k = ∂φ_k/∂q − C_k q̇ (B, n, K), for the
+        terms k in ``indices`` (all by default).
 
         The Euler–Lagrange equations are linear in L, so for L = ξ·φ: M = Σ ξ_k M_k and
         f = Σ ξ_k f_k.  Each term goes through the one engine on the whole batch (a loop over
         terms, linear in their number; differentiating ξ·φ at once would cost K² here).
         q, qdot: (B, n).
         """
-        parts = [mass_and_force(self.term(k), q, qdot) for k in range(len(self))]
+        ks = range(len(self)) if indices is None else indices
+        parts = [mass_and_force(self.term(k), q, qdot) for k in ks]
         return torch.stack([p[0] for p in parts], -1), torch.stack([p[1] for p in parts], -1)
 
     def el_columns(self, q, qdot, qddot) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 
 from .library import Library, TermSet, complexity, default_tiers
 from .mechanics import SingularMassMatrixError, accelerations, energy, solve_accelerations
-from .sparse import candidate_supports, constrained_fit, reduce_gauge
+from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
 from .weak import test_functions, weak_acceleration_error, weak_columns
 
@@ -177,11 +177,13 @@ class SparseLagrangian:
         self.library_name_ = chosen["tier"]
         self.terms_ = chosen["terms"]
         self.coef_ = chosen["coef"]
-        i = chosen["norm"]
-        self.normalization_ = (
-            f"mean over the data of ∂²L/∂{velocity_name(self.coordinates_[i])}² = 1"
-        )
-        self.normalization_coordinate_ = self.coordinates_[i]
+        rows = chosen["norm"]
+        self.normalization_coordinates_ = [self.coordinates_[i] for i in rows]
+        self.normalization_coordinate_ = self.normalization_coordinates_[0]
+        self.normalization_ = "mean over the data of " + " and of ".join(
+            f"∂²L/∂{velocity_name(c)}²" for c in self.normalization_coordinates_) + " = 1"
+        if len(rows) > 1:
+            self.normalization_ += " (decoupled blocks, each scaled separately)"
         self._build()
         self.metrics_ = {
             "method": method,
@@ -228,34 +230,22 @@ class SparseLagrangian:
         # 3. candidate supports for each normalization, screened by training residual
         seen, cands = set(), []
         for i in range(n):
-            a = A_norm[i]
-            if not np.any(np.abs(a[kept]) > 0):
+            if not np.any(np.abs(A_norm[i][kept]) > 0):
                 continue
-            supports, R, colscale = candidate_supports(Theta, a, kept)
-            a_s = a / colscale
-            by_size: dict[int, list] = {}
-            for S in supports:
-                x = constrained_fit(R, a_s, S)
-                if x is None:
-                    continue
-                res = float(np.linalg.norm(R @ x))
-                by_size.setdefault(len(S), []).append((res, S, x / colscale))
-            for size, lst in by_size.items():
-                for res, S, coef in sorted(lst, key=lambda z: z[0])[:2]:
-                    key = (i, tuple(sorted(S)))
-                    if key in seen or size > 40:
-                        continue
-                    seen.add(key)
-                    cands.append({"norm": i, "support": tuple(sorted(S)), "coef_full": coef, "train_residual": res})
+            proposal = independent_blocks(Theta, A_norm, kept, i)
+            for rows in [[i]] + ([proposal] if len(proposal) > 1 else []):
+                self._propose(Theta, A_norm, kept, rows, seen, cands)
         # 4. validation of each candidate: M and f are linear in ξ, so the per-term columns on the
         #    validation states are computed once and every candidate costs one batched solve
         T = lambda x: torch.as_tensor(x, dtype=dtype)
-        val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot)) for p in val]
+        used = sorted({k for c in cands for k in c["support"]})
+        position = {k: j for j, k in enumerate(used)}
+        val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot), used) for p in val]
         out = []
         for c in cands:
             S = list(c["support"])
             coef = c["coef_full"][S]
-            err = _weak_validation_error(val_cols, S, coef, val)
+            err = _weak_validation_error(val_cols, [position[k] for k in S], coef, val)
             if err is None:
                 continue
             exprs = [ts.exprs[k] for k in S]
@@ -266,6 +256,28 @@ class SparseLagrangian:
             })
         self.gauge_ = {"null": [ts.names[k] for k in null], "collinear": [ts.names[k] for k in collinear]}
         return out
+
+    @staticmethod
+    def _propose(Theta, A_norm, kept, rows, seen, cands):
+        """Candidate supports and coefficients under the normalization rows of ``rows``."""
+        a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
+        supports, R, colscale = candidate_supports(Theta, a, kept)
+        a_s = a / colscale
+        by_size: dict[int, list] = {}
+        for S in supports:
+            x = constrained_fit(R, a_s, S)
+            if x is None:
+                continue
+            res = float(np.linalg.norm(R @ x))
+            by_size.setdefault(len(S), []).append((res, S, x / colscale))
+        for size, lst in by_size.items():
+            for res, S, coef in sorted(lst, key=lambda z: z[0])[:2]:
+                key = (tuple(rows), tuple(sorted(S)))
+                if key in seen or size > 40:
+                    continue
+                seen.add(key)
+                cands.append({"norm": list(rows), "support": tuple(sorted(S)), "coef_full": coef,
+                              "train_residual": res})
 
     # ---------------------------------------------------------------- fitted model
     def _build(self):
@@ -312,6 +324,7 @@ class SparseLagrangian:
             "model": "sparse",
             "terms": [{"term": str(e), "coefficient": float(c)} for e, c in zip(self.terms_, self.coef_)],
             "normalization": self.normalization_,
+            "normalization_coordinates": self.normalization_coordinates_,
             "metrics": self.metrics_,
         }
 
@@ -324,6 +337,8 @@ class SparseLagrangian:
         m.terms_ = [parse_lagrangian(t["term"]) for t in d["terms"]]
         m.coef_ = np.array([t["coefficient"] for t in d["terms"]], float)
         m.normalization_ = d.get("normalization", "")
+        m.normalization_coordinates_ = d.get("normalization_coordinates", m.coordinates_[:1])
+        m.normalization_coordinate_ = m.normalization_coordinates_[0]
         m.metrics_ = d.get("metrics", {})
         m.library_name_ = m.metrics_.get("library")
         m._build()

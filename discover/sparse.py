@@ -22,6 +22,8 @@ __all__ = [
     "backward_path",
     "candidate_supports",
     "small_supports",
+    "scaled_factor",
+    "independent_blocks",
     "Fit",
 ]
 
@@ -71,42 +73,48 @@ class Fit:
 
 
 def constrained_fit(R: np.ndarray, a: np.ndarray, support) -> np.ndarray | None:
-    """argmin ‖R_S x‖ subject to a_S·x = 1 (R: any matrix with the same Gram matrix as Θ).
+    """argmin ‖R_S x‖ subject to A_S x = 1 (R: any matrix with the same Gram matrix as Θ).
 
-    The constraint is eliminated with a Householder reflection that maps a_S onto its first
-    axis: x = x₀ + N z with x₀ = a_S/‖a_S‖² and N an orthonormal basis of a_S's complement, and
-    z solves an ordinary least-squares problem.  Exact data make R_S itself rank deficient (its
-    null vector is the Lagrangian), which this form handles; None when the support cannot carry
-    the normalization, or when R_S N is rank deficient (two different models in one support).
+    a: one normalization row (K,) or several (m, K), one per independently scaled block of a
+    decoupled system.  The constraints are eliminated: m pivot coefficients (chosen by a
+    column-pivoted QR of A_S) are solved for in terms of the others, which then solve an
+    ordinary least-squares problem.  Exact data make R_S itself rank deficient (its null vector
+    is the Lagrangian), which this form handles.  None when the support cannot carry the
+    normalization, or when the reduced problem is rank deficient (two models in one support).
     """
     S = list(support)
     if not S:
         return None
-    aS = a[S]
-    na = np.linalg.norm(aS)
-    if not na > 0:
+    A = np.atleast_2d(a)[:, S]
+    m, s = A.shape
+    if s < m:
         return None
-    RS = R[:, S]
-    x0 = aS / na**2
-    if len(S) > 1:
-        if len(S) - 1 > RS.shape[0]:  # more unknowns than rows: underdetermined
+    _, Ra, piv = qr(A, mode="economic", pivoting=True)
+    da = np.abs(np.diag(Ra))
+    if da.min() <= 1e-12 * max(da.max(), 1e-300):
+        return None
+    p, f = piv[:m], piv[m:]
+    Ap_inv = np.linalg.inv(A[:, p])
+    x = np.zeros(s)
+    x[p] = Ap_inv @ np.ones(m)
+    if s > m:
+        if s - m > R.shape[0]:  # more unknowns than rows: underdetermined
             return None
-        w = aS / na
-        w[0] += 1.0 if w[0] >= 0 else -1.0
-        w /= np.linalg.norm(w)
-        B = (RS - 2.0 * np.outer(RS @ w, w))[:, 1:]  # R_S times the reflection's last s−1 columns
-        Nmat = (np.eye(len(S)) - 2.0 * np.outer(w, w))[:, 1:]
-        Q, Rb = qr(B, mode="economic")
+        RS = R[:, S]
+        E = Ap_inv @ A[:, f]  # x_p = x_p⁰ − E x_f
+        B = RS[:, f] - RS[:, p] @ E
+        Qb, Rb = qr(B, mode="economic")
         d = np.abs(np.diag(Rb))
         if d.max() == 0 or d.min() <= 1e-11 * d.max():
             return None
-        z = -solve_triangular(Rb, Q.T @ (RS @ x0))
-        x0 = x0 + Nmat @ z
-    if not np.all(np.isfinite(x0)):
+        xf = -solve_triangular(Rb, Qb.T @ (RS[:, p] @ x[p]))
+        x[f] = xf
+        x[p] -= E @ xf
+    if not np.all(np.isfinite(x)):
         return None
-    x = np.zeros(R.shape[1])
-    x[S] = x0
-    return x
+    out = np.zeros(R.shape[1])
+    out[S] = x
+    return out
 
 
 def _stlsq(R, a, threshold, support, max_iter=20):
@@ -129,9 +137,13 @@ def stlsq_path(R: np.ndarray, a: np.ndarray, support, *, thresholds=None) -> lis
     if thresholds is None:
         thresholds = np.logspace(-6, -0.3, 25)
     out = []
-    for th in thresholds:
-        s = _stlsq(R, a, th, support)
-        if s and s not in out:
+    start = list(support)
+    for th in sorted(thresholds):  # supports shrink as the threshold grows: warm start
+        s = _stlsq(R, a, th, start)
+        if not s:
+            continue
+        start = list(s)
+        if s not in out:
             out.append(s)
     return out
 
@@ -141,6 +153,9 @@ def backward_path(R: np.ndarray, a: np.ndarray, support, *, min_size: int = 1) -
     constrained residual least.  The minimum of xᵀGx subject to aᵀx = 1 is 1/(aᵀG⁻¹a); removing
     term k turns aᵀG⁻¹a into aᵀHa − (Ha)_k²/H_kk (H = G⁻¹), so every candidate removal is scored
     at once and H is downdated in O(K²)."""
+    if np.ndim(a) == 2 and len(a) > 1:
+        return _backward_refit(R, a, support, min_size=max(min_size, len(a)))
+    a = np.ravel(a)
     S = list(support)
     G = R[:, S].T @ R[:, S]
     try:
@@ -182,19 +197,104 @@ def small_supports(R: np.ndarray, a: np.ndarray, kept: list[int], *, max_size: i
     from math import comb
 
     out = []
-    carriers = [k for k in kept if a[k] != 0]
-    for size in range(1, max_size + 1):
+    A = np.atleast_2d(a) != 0
+    carriers = [k for k in kept if A[:, k].any()]
+    for size in range(len(A), max_size + 1):
         if comb(len(kept), size) > budget:
             break
         scored = []
         for S in combinations(kept, size):
-            if not any(a[k] != 0 for k in S):
+            if not A[:, S].any(axis=1).all():
                 continue
             x = constrained_fit(R, a, S)
             if x is not None:
                 scored.append((float(np.linalg.norm(R @ x)), S))
         out += [S for _, S in sorted(scored)[:keep]]
     return out if carriers else []
+
+
+def _backward_refit(R, A, support, *, min_size):
+    """Backward elimination under several normalization rows A (m, K).
+
+    The minimum of xᵀGx subject to A x = 1 is 1ᵀP⁻¹1 with P = A G⁻¹ Aᵀ; dropping term k
+    changes P by the rank-one −u uᵀ (u = A h_k / √H_kk, H = G⁻¹), so Sherman–Morrison scores
+    every removal at once, and H is downdated as in :func:`backward_path`."""
+    S = list(support)
+    G = R[:, S].T @ R[:, S]
+    try:
+        H = np.linalg.inv(G)
+    except np.linalg.LinAlgError:
+        return []
+    one = np.ones(len(A))
+    out = [tuple(S)]
+    while len(S) > min_size:
+        AS = A[:, S]
+        AH = AS @ H
+        try:
+            Pinv = np.linalg.inv(AH @ AS.T)
+        except np.linalg.LinAlgError:
+            break
+        diag = np.diag(H).copy()
+        ok = diag > 0
+        U = AH / np.sqrt(np.where(ok, diag, 1.0))
+        w = Pinv @ one
+        c = w @ U
+        d = np.einsum("ik,ik->k", U, Pinv @ U)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = one @ w + c**2 / (1.0 - d)
+        value[~ok | (1.0 - d <= 1e-12)] = np.inf  # a removal that leaves a row uncarried
+        j = int(np.argmin(value))
+        if not np.isfinite(value[j]):
+            break
+        h = H[:, j]
+        H = H - np.outer(h, h) / H[j, j]
+        H = np.delete(np.delete(H, j, 0), j, 1)
+        S.pop(j)
+        out.append(tuple(S))
+    return out
+
+
+def scaled_factor(Theta: np.ndarray, kept: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(R, scale): Θ's columns scaled to unit norm, and the R factor of the kept ones (it has
+    the same Gram matrix with only K rows), zero in the other columns."""
+    scale = np.linalg.norm(Theta, axis=0)
+    scale[scale == 0] = 1.0
+    _, R = qr((Theta / scale)[:, kept], mode="economic")
+    Rfull = np.zeros((R.shape[0], Theta.shape[1]))
+    Rfull[:, kept] = R
+    return Rfull, scale
+
+
+def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first: int, *,
+                       tol: float = 30.0) -> list[int]:
+    """Coordinates whose normalization rows can all be imposed: a proposal of one per block.
+
+    L = L₁(x) + L₂(y) moves like c₁L₁ + c₂L₂ for any c₁, c₂, so one normalization row leaves
+    the other blocks free (the least-squares fit shrinks them towards a singular mass matrix).
+    Imposing coordinate j's row as well (A_j·ξ = 1, e.g. its mean ∂²L/∂q̇_j² = 1) costs a
+    decoupled block only its own share of the noise residual, while in a coupled system with a
+    mass ratio other than 1 it costs the signal.  Starting from ``first``, rows are added
+    greedily while the squared residual over all kept terms grows by at most ``tol`` × its
+    current value.  The result is a proposal: candidates from it and from ``[first]`` alone
+    compete on validation.  A: (n, K) normalization rows.
+    """
+    R, scale = scaled_factor(Theta, kept)
+
+    def r2(rows):
+        x = constrained_fit(R, A[rows] / scale, kept)
+        return np.inf if x is None else float(np.sum((R @ x) ** 2))
+
+    rows, current = [first], r2([first])
+    if not np.isfinite(current):
+        return rows
+    while len(rows) < len(A):
+        trial = {j: r2(rows + [j]) for j in range(len(A)) if j not in rows}
+        j = min(trial, key=trial.get)
+        if not trial[j] - current <= tol * max(current, 1e-300):
+            break
+        rows.append(j)
+        current = trial[j]
+    return rows
 
 
 def candidate_supports(
@@ -206,14 +306,8 @@ def candidate_supports(
     (indices into the full K), and the scaled (R, a) used, with the column scales, so that
     ``constrained_fit(R, a_scaled, S) / scale`` gives coefficients of the original terms.
     """
-    scale = np.linalg.norm(Theta, axis=0)
-    scale[scale == 0] = 1.0
-    A = Theta / scale
+    Rfull, scale = scaled_factor(Theta, kept)
     a_s = a / scale
-    # the R factor has the same Gram matrix as A and only K rows
-    _, R = qr(A[:, kept], mode="economic")
-    Rfull = np.zeros((R.shape[0], Theta.shape[1]))
-    Rfull[:, kept] = R
     sup = stlsq_path(Rfull, a_s, kept)
     start = kept
     if len(kept) > max_backward:

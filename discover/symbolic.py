@@ -132,3 +132,50 @@ def to_latex(expr: sympy.Expr, coordinates: Sequence[str]) -> str:
         names[sympy.Symbol(c + "_ddot")] = r"\ddot{%s}" % base
         names[sympy.Symbol(velocity_name(c))] = r"\dot{%s}" % base
     return sympy.latex(expr, symbol_names=names)
+
+
+def decoupled_blocks(L: sympy.Expr, coordinates: Sequence[str]) -> list[tuple[list[str], sympy.Expr]]:
+    """L = Σ L_b with each L_b in its own coordinates: [(coordinates of b, L_b)], in the order of
+    ``coordinates``.  Terms in no coordinate (constants) are dropped: they do not move anything."""
+    parent = {c: c for c in coordinates}
+
+    def root(c):
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    symbols = {c: {sympy.Symbol(c), sympy.Symbol(velocity_name(c))} for c in coordinates}
+    terms = sympy.Add.make_args(sympy.expand(L))
+    uses = [[c for c in coordinates if t.free_symbols & symbols[c]] for t in terms]
+    for cs in uses:
+        for c in cs[1:]:
+            parent[root(c)] = root(cs[0])
+    blocks: dict[str, list] = {}
+    for c in coordinates:
+        blocks.setdefault(root(c), [[], sympy.S.Zero])[0].append(c)
+    for t, cs in zip(terms, uses):
+        if cs:
+            blocks[root(cs[0])][1] += t
+    return [(cs, e) for cs, e in blocks.values()]
+
+
+def normalize_blocks(L: sympy.Expr, coordinates: Sequence[str], normalized: Sequence[str], q, qdot) -> sympy.Expr:
+    """L rescaled as the fit states its normalization: each decoupled block that holds a
+    coordinate c of ``normalized`` is divided by the data mean of ∂²L/∂ċ² (q, qdot: (N, n) data
+    states); with one coordinate, the whole L is divided.  For comparing a known L with a fit."""
+    import numpy as np
+
+    args = [sympy.Symbol(c) for c in coordinates] + [sympy.Symbol(velocity_name(c)) for c in coordinates]
+
+    def mean_mass(expr, c):
+        f = sympy.lambdify(args, sympy.diff(expr, sympy.Symbol(velocity_name(c)), 2), "numpy")
+        return float(np.mean(np.broadcast_to(np.asarray(f(*np.asarray(q).T, *np.asarray(qdot).T), float),
+                                             (len(q),))))
+
+    if len(normalized) == 1:
+        return sympy.expand(L / sympy.Float(mean_mass(L, normalized[0])))
+    out = sympy.S.Zero
+    for cs, e in decoupled_blocks(L, coordinates):
+        hit = [c for c in normalized if c in cs]
+        out += e / sympy.Float(mean_mass(e, hit[0])) if hit else e
+    return sympy.expand(out)

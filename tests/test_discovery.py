@@ -104,3 +104,33 @@ def test_save_load_round_trip(tmp_path):
     q, v = np.random.default_rng(0).normal(size=(2, 20, 1))
     np.testing.assert_allclose(m2.acceleration(q, v), m.acceleration(q, v), rtol=1e-12)
     assert sympy.simplify(m2.lagrangian() - m.lagrangian()) == 0
+
+
+def test_decoupled_blocks_are_scaled_separately():
+    # three independent oscillators: L = Σ ½ m_i ẋ_i² − ½ k_i x_i² moves like Σ c_i L_i for any
+    # c_i, so each block is normalized on its own: ½ ẋ_i² − ½ (k_i/m_i) x_i²
+    params = dict(m_x=1.0, m_y=1.5, m_z=2.0, k_x=1.0, k_y=2.75, k_z=5.0)
+    _, data = simulate_set("harmonic_3d", n_traj=4, duration=6.0, **params)
+    m = SparseLagrangian().fit(data)
+    found = coefficients(m.lagrangian(digits=15), ["x", "y", "z"])
+    assert set(found) == {f"{c}_dot**2" for c in "xyz"} | {f"{c}**2" for c in "xyz"}
+    for c in "xyz":
+        assert found[f"{c}_dot**2"] == pytest.approx(0.5, rel=1e-6)
+        assert found[f"{c}**2"] == pytest.approx(-0.5 * params[f"k_{c}"] / params[f"m_{c}"], rel=1e-5)
+    assert sorted(m.normalization_coordinates_) == ["x", "y", "z"]
+
+
+def test_constrained_fit_meets_every_normalization_row():
+    from discover.sparse import constrained_fit
+
+    rng = np.random.default_rng(0)
+    R = rng.normal(size=(30, 6))
+    A = rng.normal(size=(2, 6))
+    x = constrained_fit(R, A, [0, 2, 3, 5])
+    np.testing.assert_allclose(A @ x, 1.0, atol=1e-12)
+    assert np.all(x[[1, 4]] == 0)
+    # optimality: R x is orthogonal to every feasible direction (null space of A_S)
+    S = [0, 2, 3, 5]
+    _, _, vt = np.linalg.svd(A[:, S])
+    N = vt[2:].T
+    np.testing.assert_allclose(N.T @ (R[:, S].T @ (R @ x)), 0.0, atol=1e-10)

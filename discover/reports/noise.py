@@ -98,18 +98,16 @@ def _monomials(expr: sympy.Expr):
     return out
 
 
-def truth_normalized(system, coordinate: str, q, qdot) -> sympy.Expr:
-    """The system's L divided by the data mean of ∂²L/∂q̇_c² (c = ``coordinate``).
+def truth_normalized(system, coordinates, q, qdot) -> sympy.Expr:
+    """The system's L scaled as the fit normalized: the data mean of ∂²L/∂q̇_c² = 1 for each
+    coordinate c the fit names (one per decoupled block).
 
     q, qdot: (N, n) clean states."""
-    from ..symbolic import velocity_name
+    from ..symbolic import normalize_blocks
 
-    L = system.lagrangian()
-    qs, vs, _ = system.symbols()
-    h = sympy.diff(L, sympy.Symbol(velocity_name(coordinate)), 2)
-    f = sympy.lambdify(qs + vs, h, "numpy")
-    vals = np.broadcast_to(np.asarray(f(*q.T, *qdot.T), float), (len(q),))
-    return L / sympy.Float(float(np.mean(vals)))
+    if isinstance(coordinates, str):
+        coordinates = [coordinates]
+    return normalize_blocks(system.lagrangian(), list(system.coordinates), coordinates, q, qdot)
 
 
 def compare_to_truth(terms, coef, truth: sympy.Expr, coordinates, q, qdot, *, seed: int = 0) -> dict:
@@ -253,7 +251,7 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
         if system is None:
             return row
         qa, va = q.reshape(-1, q.shape[-1]), qd.reshape(-1, qd.shape[-1])
-        truth = truth_normalized(system, model.normalization_coordinate_, qa, va)
+        truth = truth_normalized(system, model.normalization_coordinates_, qa, va)
         row.update({k: v for k, v in compare_to_truth(model.terms_, model.coef_, truth, coords, qa, va,
                                                       seed=cell.seed).items()
                     if k in ("success", "precision", "recall", "coef_rel_error")})
