@@ -229,9 +229,11 @@ class TermSet:
             n = len(self.coordinates)
 
             def phi(qq, vv, g=g):
-                val = g(*[qq[i] for i in range(n)], *[vv[i] for i in range(n)])
-                return val if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + 0 * qq[0]
+                val = g(*qq.unbind(-1), *vv.unbind(-1))
+                zero = 0 * qq.sum(-1)  # anchors constants to the input's shape, dtype and device
+                return val + zero if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + zero
 
+            phi.batched = True  # one state (n,) or a batch (B, n)
             self._term_fns[k] = phi
         return self._term_fns[k]
 

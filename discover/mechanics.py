@@ -81,10 +81,75 @@ def _batched_derivatives(L, Q, Qd, T, *, second: bool):
     """Per-sample ∂L/∂q, ∂L/∂q̇ and, if ``second``, M, C and ∂²L/∂q̇∂t.
 
     Q, Qd: (B, n); T: (B,) or None.  Returns a dict of tensors with batch dim B first.
+    Inside a torch.func transform (vmapped ensembles) the derivatives are torch.func
+    compositions; elsewhere plain reverse-mode autograd on the summed L, which has less
+    overhead per operation.
     """
+    if torch._C._functorch.maybe_current_level() is not None:
+        return _functorch_derivatives(L, Q, Qd, T, second=second)
+    return _autograd_derivatives(L, Q, Qd, T, second=second)
+
+
+def _batched(L):
+    """L evaluated on a batch: directly when it says it can (``L.batched``), else vmapped."""
+    return L if getattr(L, "batched", False) else vmap(L)
+
+
+def _autograd_derivatives(L, Q, Qd, T, *, second: bool):
+    timed = T is not None
+    inputs = (Q, Qd) + ((T,) if timed else ())
+    with torch.enable_grad():
+        leaf = lambda x: x if x.requires_grad else x.detach().requires_grad_()
+        args = tuple(leaf(x) for x in inputs)
+        total = _batched(L)(*args).sum()
+        # the result keeps a graph only when someone can differentiate it: inputs that require
+        # grad, or parameters of L (training), and grad mode on
+        keep_graph = torch.is_grad_enabled() and (
+            any(x.requires_grad for x in inputs) or _has_other_leaves(total, args))
+        zeros = lambda x: torch.zeros_like(x)
+        if total.requires_grad:
+            g = torch.autograd.grad(total, args[:2], create_graph=second or keep_graph, allow_unused=True)
+        else:
+            g = (None, None)
+        gq, gqd = (zeros(a) if d is None else d for d, a in zip(g, args[:2]))
+        out = {"dL_dq": gq, "dL_dqdot": gqd}
+        if second:
+            n = Q.shape[-1]
+            rows = []
+            for i in range(n):  # one reverse pass per coordinate: row i of C, M (and ∂p_i/∂t)
+                gi = gqd[:, i].sum()
+                r = (torch.autograd.grad(gi, args, retain_graph=True, create_graph=keep_graph, allow_unused=True)
+                     if gi.requires_grad else (None,) * len(args))
+                rows.append([zeros(a) if d is None else d for d, a in zip(r, args)])
+            out["C"] = torch.stack([r[0] for r in rows], 1)
+            out["M"] = torch.stack([r[1] for r in rows], 1)
+            if timed:
+                out["dp_dt"] = torch.stack([r[2] for r in rows], 1)
+    if not keep_graph:
+        out = {k: v.detach() for k, v in out.items()}
+    return out
+
+
+def _has_other_leaves(y: torch.Tensor, inputs) -> bool:
+    """Whether y's graph reaches a tensor requiring grad other than ``inputs`` (L's parameters)."""
+    ids = {id(x) for x in inputs}
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        var = getattr(node, "variable", None)
+        if var is not None and id(var) not in ids:
+            return True
+        stack.extend(nxt for nxt, _ in node.next_functions)
+    return False
+
+
+def _functorch_derivatives(L, Q, Qd, T, *, second: bool):
     timed = T is not None
     args = (Q, Qd, T) if timed else (Q, Qd)
-    Lb = vmap(L)
+    Lb = _batched(L)
 
     def total(*a):
         return Lb(*a).sum()
@@ -162,13 +227,16 @@ def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool):
     n = M.shape[-1]
     sign = torch.where(M.diagonal(dim1=-2, dim2=-1).sum(-1) < 0, -1.0, 1.0).to(M.dtype)
     Ms = M * sign[:, None, None]
-    chol, info = torch.linalg.cholesky_ex(Ms)
-    if check:
+    small = n <= SMALL_N
+    if small:
+        factor, d, info = _cholesky_small(Ms)
+    else:
+        chol, info = torch.linalg.cholesky_ex(Ms)
         d = chol.diagonal(dim1=-2, dim2=-1).abs()
-        # (max/min of the Cholesky diagonal)² is a cheap lower bound of cond(M)
-        cond_lb = (d.amax(-1) / d.amin(-1).clamp_min(torch.finfo(M.dtype).tiny)) ** 2
-        cond_lb = torch.where(torch.isfinite(cond_lb), cond_lb, torch.full_like(cond_lb, float("inf")))
-        bad = (info != 0) | (cond_lb > max_cond) | ~torch.isfinite(M).all(-1).all(-1)
+    if check:
+        # (max/min of the Cholesky diagonal)² is a cheap lower bound of cond(M); written so that
+        # NaN or inf anywhere in the factor counts as bad too
+        bad = (info != 0) | ~(d.amax(-1) <= max_cond ** 0.5 * d.amin(-1))
         if bool(bad.any()):
             i = int(torch.nonzero(bad)[0])
             ev = torch.linalg.eigvalsh(M[i].detach().double()) if torch.isfinite(M[i]).all() else None
@@ -183,8 +251,49 @@ def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool):
                 f"eigenvalues {None if ev is None else ev.tolist()}): q̈ is not determined by this L",
                 q=Q[i].detach(), qdot=Qd[i].detach(), condition_number=cond,
             )
-    x = torch.cholesky_solve((rhs * sign[:, None]).unsqueeze(-1), chol).squeeze(-1)
-    return x
+    b = rhs * sign[:, None]
+    if small:
+        return _cholesky_solve_small(factor, b)
+    return torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1)
+
+
+#: up to this many coordinates the Cholesky factor is written out in batched tensor operations:
+#: LAPACK's per-matrix calls cost more than the arithmetic for 2×2…4×4 blocks
+SMALL_N = 4
+
+
+def _cholesky_small(A):
+    """Batched Cholesky of small (B, n, n) matrices as tensor arithmetic over the batch.
+
+    Returns (factor entries L[i][j] for j ≤ i, |diagonal| (B, n), info (B,) non-zero where A
+    is not positive definite), like ``torch.linalg.cholesky_ex``; differentiable."""
+    n = A.shape[-1]
+    L = [[None] * n for _ in range(n)]
+    info = torch.zeros(A.shape[0], dtype=torch.int32, device=A.device)
+    tiny = torch.finfo(A.dtype).tiny
+    for j in range(n):
+        s = A[:, j, j] - sum((L[j][k] ** 2 for k in range(j)), torch.zeros_like(A[:, j, j]))
+        bad = ~(s > 0)
+        info = torch.where(bad & (info == 0), torch.full_like(info, j + 1), info)
+        L[j][j] = torch.sqrt(torch.where(bad, torch.full_like(s, tiny), s))
+        for i in range(j + 1, n):
+            acc = A[:, i, j] - sum((L[i][k] * L[j][k] for k in range(j)), torch.zeros_like(s))
+            L[i][j] = acc / L[j][j]
+    return L, torch.stack([L[j][j] for j in range(n)], -1), info
+
+
+def _cholesky_solve_small(L, b):
+    """x with (L Lᵀ) x = b, L from :func:`_cholesky_small`; b (B, n)."""
+    n = b.shape[-1]
+    y = []
+    for i in range(n):
+        acc = b[:, i] - sum((L[i][k] * y[k] for k in range(i)), torch.zeros_like(b[:, i]))
+        y.append(acc / L[i][i])
+    x = [None] * n
+    for i in reversed(range(n)):
+        acc = y[i] - sum((L[k][i] * x[k] for k in range(i + 1, n)), torch.zeros_like(b[:, i]))
+        x[i] = acc / L[i][i]
+    return torch.stack(x, -1)
 
 
 def mass_and_force(

@@ -160,7 +160,7 @@ class SparseLagrangian:
             check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), getattr(data, "source", None))
             cands = self._fit_tier(ts, train, val, gauge_states, method, torch_dtype)
             for c in cands:
-                c["tier"] = name
+                c["tier"], c["tier_rank"] = name, len(self.tiers_)
             results += cands
             best = min((c["val_error"] for c in cands), default=math.inf)
             self.tiers_.append({"tier": name, "terms": len(ts), "best_val_error": best,
@@ -410,11 +410,12 @@ def _mixed_velocity(expr: sympy.Expr, coordinates) -> int:
 def _select(results, parsimony: float):
     """Sparsest candidate whose validation error is within (1 + parsimony) of the best
     (plus an absolute floor for essentially exact fits); ties: fewer mixed-velocity terms,
-    then lower error."""
+    then the simpler library (the same terms found in a richer tier add nothing), then lower
+    error."""
     best = min(c["val_error"] for c in results)
     limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
     ok = [c for c in results if c["val_error"] <= limit]
-    return min(ok, key=lambda c: (c["n_terms"], c["mixed"], c["val_error"]))
+    return min(ok, key=lambda c: (c["n_terms"], c["mixed"], c.get("tier_rank", 0), c["val_error"]))
 
 
 def load(path) -> object:

@@ -66,12 +66,13 @@ def sympy_to_torch(L, *, coordinates: Sequence[str] | None = None):
         if t is None and timed:
             raise ValueError(f"the Lagrangian {expr} depends on time t: pass t")
         tt = q.new_zeros(()) if t is None else t
-        val = g(*[q[i] for i in range(n)], *[qdot[i] for i in range(n)], tt)
+        val = g(*q.unbind(-1), *qdot.unbind(-1), tt)
         # constant parts come back as Python numbers: anchor them to the input tensors
-        return torch.as_tensor(val, dtype=q.dtype, device=q.device) + 0 * q.sum()
+        return torch.as_tensor(val, dtype=q.dtype, device=q.device) + 0 * q.sum(-1)
 
     f.coordinates = coords
     f.expr = expr
+    f.batched = True  # works on one state (n,) and on a batch (B, n) alike
     return f, timed
 
 
