@@ -5,10 +5,13 @@ For L(q, q̇[, t]) the Euler–Lagrange equations d/dt ∂L/∂q̇ − ∂L/∂q
     M q̈ = ∂L/∂q − C q̇ − ∂²L/∂q̇∂t,   M = ∂²L/∂q̇²,   C_ij = ∂²L/∂q̇_i∂q_j.
 
 ``L`` is written for ONE state (1-D tensors of length n → scalar tensor) or is a SymPy
-expression.  Batching uses ``torch.func``: L is vmapped over the batch and summed, because
-samples are independent the gradient of the sum is the per-sample gradient, and the
-per-sample Hessian blocks come from one ``jacrev`` of that summed gradient (reverse over
-reverse), which is cheaper than a per-sample ``vmap(jacfwd(jacrev(L)))``.
+expression.  Batching: L is evaluated on the whole batch (vmapped, or directly when it is
+batch-capable like the lambdified SymPy forms) and summed; because samples are independent,
+the gradient of the sum is the per-sample gradient, and the rows of every sample's M and C come
+from one vectorized reverse pass over that gradient (reverse over reverse).  Inside torch.func
+transforms (vmapped ensembles) the same derivatives are composed with ``torch.func`` instead.
+For n ≤ 4 the definite solve is written out in batched arithmetic (LAPACK's per-matrix calls
+cost more than the arithmetic there).
 """
 from __future__ import annotations
 
@@ -115,16 +118,19 @@ def _autograd_derivatives(L, Q, Qd, T, *, second: bool):
         out = {"dL_dq": gq, "dL_dqdot": gqd}
         if second:
             n = Q.shape[-1]
-            rows = []
-            for i in range(n):  # one reverse pass per coordinate: row i of C, M (and ∂p_i/∂t)
-                gi = gqd[:, i].sum()
-                r = (torch.autograd.grad(gi, args, retain_graph=True, create_graph=keep_graph, allow_unused=True)
-                     if gi.requires_grad else (None,) * len(args))
-                rows.append([zeros(a) if d is None else d for d, a in zip(r, args)])
-            out["C"] = torch.stack([r[0] for r in rows], 1)
-            out["M"] = torch.stack([r[1] for r in rows], 1)
+            if not gqd.requires_grad:  # ∂L/∂q̇ constant: M = C = 0
+                r = [None] * len(args)
+            else:  # rows i of C, M (and ∂p_i/∂t) for all i in one vectorized reverse pass
+                eye = torch.eye(n, dtype=gqd.dtype, device=gqd.device)[:, None, :].expand(n, *gqd.shape)
+                g2 = torch.autograd.grad(gqd, args, grad_outputs=eye, retain_graph=True, create_graph=keep_graph,
+                                         allow_unused=True, is_grads_batched=True)
+                r = [None if d is None else d.movedim(0, 1) for d in g2]
+            rows_of = lambda k, a: (torch.zeros(a.shape[0], n, *a.shape[1:], dtype=a.dtype, device=a.device)
+                                    if r[k] is None else r[k])
+            out["C"] = rows_of(0, Q)
+            out["M"] = rows_of(1, Q)
             if timed:
-                out["dp_dt"] = torch.stack([r[2] for r in rows], 1)
+                out["dp_dt"] = rows_of(2, T)
     if not keep_graph:
         out = {k: v.detach() for k, v in out.items()}
     return out
