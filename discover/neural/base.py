@@ -1,28 +1,8 @@
-"""MLP Lagrangians (LNN): the fallback when no sparse library model fits.
-
-A network ``L_θ(q, q̇)`` is trained so that the accelerations it implies through the
-Euler–Lagrange equations (:func:`discover.mechanics.accelerations`, the one implementation)
-match the data's q̈.  Two forms:
-
-* plain (default): ``L = f_θ(q̃, ṽ) + ½‖ṽ‖²`` with ``q̃ = (q − μ_q)/σ_q``, ``ṽ = q̇/σ_q̇``.
-  The quadratic term only makes ``M = ∂²L/∂q̇²`` positive definite at initialization (f_θ is
-  free, so it restricts nothing); a penalty keeps the smallest eigenvalue of M (in normalized
-  units) above ``mass_floor`` times its mean diagonal on every batch (M comes with q̈ from
-  :func:`discover.mechanics.mass_and_force`, so the penalty costs no extra derivatives).
-* ``structured=True`` (DeLaN-like): ``L = ½ ṽᵀ(LLᵀ + εI)ṽ − V(q̃)``, L lower triangular with
-  a softplus diagonal, so M is positive definite by construction.  It cannot represent terms
-  linear in q̇ (magnetic) or non-quadratic kinetic energies (relativistic).
-
-Normalization lives inside the module, so the module *is* a Lagrangian in the data's units
-and q̈ is always in the data's units; the loss divides the q̈ error by the per-coordinate RMS
-of q̈.  L is determined only up to scale and additive constants/total derivatives, so
-:meth:`energy` is too: compare energies along one rollout, not across models.
-
-Ensembles train k networks at once with ``torch.func`` (stacked parameters, ``vmap`` over
-models); every per-model quantity (initialization, split, shuffling, Adam state, gradient
-clipping, early stopping) is the same as in a separate run with the same seed, so
-``MLPEnsemble(seed=s, n_models=k)`` reproduces ``MLPLagrangian(seed=s+i)`` for i < k.
-"""
+"""Fitting, prediction and persistence shared by the MLP estimators.  k models train at once
+with ``torch.func`` (stacked parameters, ``vmap`` over models), every per-model quantity
+(initialization, split, shuffling, Adam state, gradient clipping, early stopping) as in a
+separate run with the same seed; the loss is the q̈ error over the per-coordinate RMS of q̈,
+plus for plain networks a penalty keeping the mass matrix positive definite."""
 from __future__ import annotations
 
 import copy
@@ -34,17 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .mechanics import _max_condition, accelerations, energy, mass_and_force, solve_accelerations
+from ..mechanics import _max_condition, accelerations, mass_and_force, solve_accelerations
+from .network import LagrangianNet
 
-__all__ = ["TrainingDivergedError", "LagrangianNet", "MLPLagrangian", "MLPEnsemble",
-           "load_mlp", "measure_speed"]
-
-_ACTIVATIONS = {"softplus": nn.Softplus, "tanh": nn.Tanh, "silu": nn.SiLU, "gelu": nn.GELU}
-_DIAG_SHIFT = math.log(math.e - 1.0)  # softplus(_DIAG_SHIFT) = 1: M̃ starts near identity
-_STRUCT_EPS = 1e-3
 _MAX_BAD_STEPS = 25       # consecutive non-finite steps of one model before it has diverged
 _EXPLODE = 1e3            # validation loss above _EXPLODE × max(initial, 1): diverged
 _FORMAT = 1
@@ -54,60 +28,6 @@ class TrainingDivergedError(RuntimeError):
     """Training produced non-finite or exploding losses; no model is returned."""
 
 
-# ----------------------------------------------------------------------------------------
-# the network: a Lagrangian for ONE state, in the data's units
-# ----------------------------------------------------------------------------------------
-def _mlp(n_in: int, hidden, n_out: int, activation: str) -> nn.Sequential:
-    layers, width = [], n_in
-    for h in hidden:
-        layers += [nn.Linear(width, h), _ACTIVATIONS[activation]()]
-        width = h
-    layers.append(nn.Linear(width, n_out))
-    return nn.Sequential(*layers)
-
-
-class LagrangianNet(nn.Module):
-    """``forward(q, qdot)``: q, qdot of shape ``(n,)`` → scalar L (data units)."""
-
-    def __init__(self, n_dof: int, hidden=(128, 128), activation: str = "softplus",
-                 structured: bool = False):
-        super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation {activation!r}: choose one of {sorted(_ACTIVATIONS)} "
-                             "(it needs non-zero second derivatives, so not relu)")
-        self.n_dof, self.structured = n_dof, structured
-        self.register_buffer("q_mean", torch.zeros(n_dof))
-        self.register_buffer("q_scale", torch.ones(n_dof))
-        self.register_buffer("v_scale", torch.ones(n_dof))
-        if structured:
-            m = n_dof * (n_dof + 1) // 2
-            self.mass_net = _mlp(n_dof, hidden, m, activation)
-            self.potential_net = _mlp(n_dof, hidden, 1, activation)
-            rows, cols = torch.tril_indices(n_dof, n_dof)
-            scatter = torch.zeros(n_dof * n_dof, m)
-            scatter[rows * n_dof + cols, torch.arange(m)] = 1.0
-            self.register_buffer("tril_scatter", scatter, persistent=False)
-            self.register_buffer("tril_diag", rows == cols, persistent=False)
-        else:
-            self.net = _mlp(2 * n_dof, hidden, 1, activation)
-            with torch.no_grad():  # small f_θ at start: M ≈ identity (normalized units)
-                self.net[-1].weight.mul_(0.1)
-
-    def forward(self, q: torch.Tensor, qdot: torch.Tensor) -> torch.Tensor:
-        x = (q - self.q_mean) / self.q_scale
-        v = qdot / self.v_scale
-        if self.structured:
-            raw = self.mass_net(x)
-            vals = torch.where(self.tril_diag, nn.functional.softplus(raw + _DIAG_SHIFT), raw)
-            chol = (self.tril_scatter @ vals).reshape(self.n_dof, self.n_dof)
-            w = chol.T @ v  # ṽᵀ L Lᵀ ṽ = ‖Lᵀ ṽ‖²
-            return 0.5 * (w @ w + _STRUCT_EPS * (v @ v)) - self.potential_net(x)[0]
-        return self.net(torch.cat([x, v]))[0] + 0.5 * (v @ v)
-
-
-# ----------------------------------------------------------------------------------------
-# data handling
-# ----------------------------------------------------------------------------------------
 def _as_arrays(data, what: str = "data"):
     """(q, qdot, qddot) float64 arrays (N, n) from a tuple or an object with ``.stack()``."""
     if hasattr(data, "stack"):
@@ -152,9 +72,6 @@ def _dtype(name) -> torch.dtype:
     return dt
 
 
-# ----------------------------------------------------------------------------------------
-# estimators
-# ----------------------------------------------------------------------------------------
 class _MLPBase:
     """Shared fitting, prediction and persistence; subclasses fix the number of models."""
 
@@ -213,6 +130,10 @@ class _MLPBase:
         return self
 
     def _per_model_loss(self, base, a_scale, v_scale, with_penalty):
+        """Loss of one model's parameters on a batch: (total, q̈ fit).  The penalty keeps the
+        smallest eigenvalue of M (normalized units) above ``mass_floor`` times its mean
+        diagonal; M comes with q̈ from :func:`discover.mechanics.mass_and_force`, so it costs
+        no extra derivatives."""
         floor = float(self.mass_floor)
 
         def loss(p, b, q, qd, a):
@@ -381,7 +302,7 @@ class _MLPBase:
         """Roll out from ``q0``, ``qdot0`` ``(..., n)`` at times ``t`` ``(T,)`` with
         :func:`discover.integrate.rollout` (q̈ of the model; ensemble mean for ensembles).
         Returns ``(q, qdot)``, each ``(T, ..., n)``, numpy or torch as the input."""
-        from .integrate import rollout
+        from ..integrate import rollout
 
         Q0, Qd0, back = self._to_model(q0, qdot0)
         ts = torch.as_tensor(np.asarray(t) if not torch.is_tensor(t) else t).to(Q0.device, Q0.dtype)
@@ -418,6 +339,8 @@ class _MLPBase:
         d = Path(directory)
         cfg = json.loads((d / "config.json").read_text())
         if cfg.get("class") != cls.__name__:
+            from .estimators import load_mlp  # deferred: it imports this module
+
             return load_mlp(d)
         est = cls(**cfg["params"])
         state = torch.load(d / "weights.pt", weights_only=True, map_location=est.device)
@@ -433,153 +356,3 @@ class _MLPBase:
         est.normalization_, est.history_ = cfg["normalization"], cfg["history"]
         est.best_epoch_, est.val_errors_ = cfg["best_epoch"], cfg["val_errors"]
         return est
-
-
-_COMMON = dict(hidden=(128, 128), activation="softplus", structured=False, lr=1e-3, epochs=300,
-               batch_size=256, weight_decay=0.0, patience=30, validation_fraction=0.1,
-               mass_regularization=1e-2, mass_floor=1e-2, grad_clip=10.0, dtype="float32",
-               device="cpu", seed=0, verbose=False)
-
-
-class MLPLagrangian(_MLPBase):
-    """Neural Lagrangian ``L_θ(q, q̇)`` trained on q̈ through the Euler–Lagrange equations.
-
-    Args (keyword-only): ``hidden`` widths; ``activation`` (softplus, tanh, silu, gelu);
-    ``structured`` (``½q̇ᵀM(q)q̇ − V(q)``, M = LLᵀ+εI) or plain MLP with a mass-matrix penalty
-    (``mass_regularization`` weight, ``mass_floor`` minimum eigenvalue / mean diagonal);
-    ``lr``, ``epochs``, ``batch_size``, ``weight_decay`` (Adam, cosine schedule);
-    ``patience`` epochs without validation improvement before stopping;
-    ``validation_fraction`` held out when ``fit`` gets no ``validation``; ``grad_clip``;
-    ``dtype`` 'float32'/'float64'; ``device`` 'cpu'/'cuda'; ``seed``; ``verbose``.
-
-    Fitted: ``module_`` (a :class:`LagrangianNet`, usable as L by the engine), ``history_``,
-    ``val_error_`` (relative q̈ error on validation), ``best_epoch_``, ``n_epochs_``,
-    ``normalization_``, ``n_dof_``.
-    """
-
-    def __init__(self, *, hidden=(128, 128), activation="softplus", structured=False, lr=1e-3,
-                 epochs=300, batch_size=256, weight_decay=0.0, patience=30,
-                 validation_fraction=0.1, mass_regularization=1e-2, mass_floor=1e-2,
-                 grad_clip=10.0, dtype="float32", device="cpu", seed=0, verbose=False):
-        args = locals()
-        for k in _COMMON:
-            setattr(self, k, args[k])
-
-    @property
-    def module_(self) -> LagrangianNet:
-        return self.modules_[0]
-
-    @property
-    def val_error_(self) -> float:
-        return self.val_errors_[0]
-
-    def fit(self, data, *, validation=None) -> "MLPLagrangian":
-        super().fit(data, validation=validation)
-        self.best_epoch_ = self.best_epoch_[0]
-        self.history_ = {k: [v[0] if isinstance(v, list) else v for v in vals]
-                         for k, vals in self.history_.items()}
-        return self
-
-    def acceleration(self, q, qdot):
-        """q̈ of shape ``(..., n)`` at ``q``, ``qdot`` ``(..., n)``; numpy in → numpy out,
-        torch in → torch out.  Raises SingularMassMatrixError where M is singular."""
-        Q, Qd, back = self._to_model(q, qdot)
-        return back(self._predict_each(Q, Qd)[0])
-
-    def energy(self, q, qdot):
-        """Learned energy ``q̇·∂L/∂q̇ − L``, shape ``(...)`` (up to L's scale and offset)."""
-        Q, Qd, back = self._to_model(q, qdot)
-        return back(energy(self.module_, Q, Qd).detach())
-
-
-class MLPEnsemble(_MLPBase):
-    """``n_models`` MLP Lagrangians trained at once (vmap over models); model i uses seed
-    ``seed + i`` and equals ``MLPLagrangian(seed=seed + i)`` trained alone.  Other arguments
-    as :class:`MLPLagrangian`.  Fitted: ``modules_``, ``val_errors_`` (per model),
-    ``history_`` (per-epoch lists of per-model values), ``best_epoch_`` (per model)."""
-
-    def __init__(self, *, n_models=5, hidden=(128, 128), activation="softplus",
-                 structured=False, lr=1e-3, epochs=300, batch_size=256, weight_decay=0.0,
-                 patience=30, validation_fraction=0.1, mass_regularization=1e-2,
-                 mass_floor=1e-2, grad_clip=10.0, dtype="float32", device="cpu", seed=0,
-                 verbose=False):
-        args = locals()
-        self.n_models = n_models
-        for k in _COMMON:
-            setattr(self, k, args[k])
-
-    @property
-    def _n_models(self):
-        return int(self.n_models)
-
-    def acceleration(self, q, qdot, *, return_std=False):
-        """Ensemble-mean q̈ ``(..., n)`` (and the spread across models if ``return_std``)."""
-        Q, Qd, back = self._to_model(q, qdot)
-        each = self._predict_each(Q, Qd)
-        mean = back(each.mean(0))
-        return (mean, back(each.std(0, unbiased=False))) if return_std else mean
-
-    def energy(self, q, qdot):
-        """Per-model learned energies, shape ``(n_models, ...)`` (each up to scale/offset)."""
-        Q, Qd, back = self._to_model(q, qdot)
-        return back(torch.stack([energy(m, Q, Qd).detach() for m in self.modules_]))
-
-
-def load_mlp(directory):
-    """Load an :class:`MLPLagrangian` or :class:`MLPEnsemble` saved in ``directory``."""
-    name = json.loads((Path(directory) / "config.json").read_text()).get("class")
-    classes = {"MLPLagrangian": MLPLagrangian, "MLPEnsemble": MLPEnsemble}
-    if name not in classes:
-        raise ValueError(f"{directory}: config.json names class {name!r}, not an MLP model")
-    return classes[name].load(directory)
-
-
-# ----------------------------------------------------------------------------------------
-# speed
-# ----------------------------------------------------------------------------------------
-def measure_speed(*, n_dof=2, hidden=(128, 128), batch=10_000, train_batch=256, n_models=4,
-                  dtype=torch.float32, device="cpu", repeats=5) -> dict:
-    """Median timings of the engine on an MLP Lagrangian (the LNN paper's double-pendulum
-    model is n_dof=2, hidden=(128, 128), softplus, float32): q̈ samples/s at ``batch``;
-    one Adam training step at ``train_batch`` for one model (without and with the mass-matrix
-    penalty) and for ``n_models`` at once."""
-    def timed(fn):
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        ts = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            if device == "cuda":
-                torch.cuda.synchronize()
-            ts.append(time.perf_counter() - t0)
-        return float(np.median(ts))
-
-    g = torch.Generator().manual_seed(0)
-    Q = torch.randn(batch, n_dof, generator=g).to(device, dtype)
-    Qd = torch.randn(batch, n_dof, generator=g).to(device, dtype)
-    A = torch.randn(batch, n_dof, generator=g).to(device, dtype)
-    net = LagrangianNet(n_dof, hidden).to(device, dtype)
-    with torch.no_grad():
-        t_fwd = timed(lambda: accelerations(net, Q, Qd))
-    out = {"qddot_samples_per_s": batch / t_fwd, "qddot_batch_s": t_fwd}
-    for k, penalty in ((1, False), (1, True), (n_models, False)):
-        est = MLPEnsemble(n_models=k, hidden=hidden, epochs=0, dtype=str(dtype).split(".")[1],
-                          device=device, validation_fraction=0)
-        mods = [LagrangianNet(n_dof, hidden).to(device, dtype) for _ in range(k)]
-        params, buffers = stack_module_state(mods)
-        base = copy.deepcopy(mods[0]).to("meta")
-        one = torch.ones(n_dof, dtype=dtype, device=device)
-        step = vmap(est._per_model_loss(base, one, one, penalty))
-        opt = torch.optim.Adam(list(params.values()))
-        idx = torch.stack([torch.randperm(batch, generator=g)[:train_batch] for _ in range(k)])
-
-        def train_step():
-            total, _ = step(params, buffers, Q[idx], Qd[idx], A[idx])
-            opt.zero_grad()
-            total.sum().backward()
-            opt.step()
-
-        out[f"train_step_s_{k}_models" + ("_with_mass_penalty" if penalty else "")] = timed(train_step)
-    return out
