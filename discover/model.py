@@ -109,13 +109,19 @@ class SparseLagrangian:
             (1 + parsimony) × the best one's.
         validation: fraction of trajectories (or of the one trajectory's time) held out.
         max_samples: at most this many samples enter the strong-form regression.
+        refine: stage 2 — refine the chosen model's coefficients on the q̈-loss through the
+            engine (Adam with an L1 proximal step, :mod:`discover.refine`); kept only if the
+            validation error does not get worse (``refinement_`` says what happened).
+        refine_steps, l1: Adam steps and L1 weight of the refinement.
+        device: where the refinement runs ("cpu" or "cuda").
         seed: for the train/validation split and random gauge states.
         verbose: progress output.
     """
 
     def __init__(self, library: Library | None = None, *, method: str = "auto", differentiator="auto",
                  parsimony: float = 0.25, validation: float = 0.25, max_samples: int = 4000,
-                 max_terms: int = 400, seed: int = 0, verbose: bool = False):
+                 max_terms: int = 400, refine: bool = False, refine_steps: int = 300, l1: float = 0.0,
+                 device: str = "cpu", seed: int = 0, verbose: bool = False):
         self.library = library
         self.method = method
         self.differentiator = differentiator
@@ -123,6 +129,10 @@ class SparseLagrangian:
         self.validation = validation
         self.max_samples = max_samples
         self.max_terms = max_terms
+        self.refine = refine
+        self.refine_steps = refine_steps
+        self.l1 = l1
+        self.device = device
         self.seed = seed
         self.verbose = verbose
 
@@ -173,6 +183,7 @@ class SparseLagrangian:
                 "or could not carry the normalization"
             )
         chosen = _select(results, self.parsimony)
+        self.refinement_ = self._refine(chosen, train, val, torch_dtype) if self.refine else None
         self.candidates_ = sorted(results, key=lambda c: (c["n_terms"], c["val_error"]))
         self.library_name_ = chosen["tier"]
         self.terms_ = chosen["terms"]
@@ -197,6 +208,8 @@ class SparseLagrangian:
             "n_train_trajectories": len(train),
             "n_validation_trajectories": len(val),
         }
+        if self.refinement_ is not None:
+            self.metrics_["refinement"] = self.refinement_
         return self
 
     def _fit_tier(self, ts: TermSet, train, val, gauge_states, method, dtype):
@@ -278,6 +291,31 @@ class SparseLagrangian:
                 seen.add(key)
                 cands.append({"norm": list(rows), "support": tuple(sorted(S)), "coef_full": coef,
                               "train_residual": res})
+
+    def _refine(self, chosen: dict, train, val, dtype) -> dict:
+        """Stage 2 on the chosen candidate (updated in place when validation agrees)."""
+        from .refine import refine_coefficients
+
+        T = lambda x: torch.as_tensor(x, dtype=dtype)
+        ts = TermSet(chosen["terms"], self.coordinates_)
+        q, qd, qdd = (_stack(train, a, 3) for a in ("q", "qdot", "qddot"))
+        if len(q) > self.max_samples:
+            idx = np.sort(np.random.default_rng(self.seed).choice(len(q), self.max_samples, replace=False))
+            q, qd, qdd = q[idx], qd[idx], qdd[idx]
+        A = ts.velocity_hessian_mean(T(_stack(train, "q")), T(_stack(train, "qdot"))).detach().numpy()
+        r = refine_coefficients(ts, np.asarray(chosen["coef"], float), q, qd, qdd, A[chosen["norm"]],
+                                steps=self.refine_steps, l1=self.l1, device=self.device, seed=self.seed)
+        keep = [k for k in range(len(r.coef)) if r.coef[k] != 0]
+        val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot)) for p in val]
+        err = _weak_validation_error(val_cols, keep, r.coef[keep], val) if keep else None
+        accepted = err is not None and err <= chosen["val_error"] * (1 + 1e-3)
+        info = {"qddot_loss_before": r.loss_before, "qddot_loss_after": r.loss_after,
+                "validation_before": chosen["val_error"], "validation_after": err,
+                "dropped": [str(chosen["terms"][k]) for k in r.dropped], "accepted": accepted}
+        if accepted:
+            chosen.update(terms=[chosen["terms"][k] for k in keep], coef=r.coef[keep], val_error=err,
+                          n_terms=len(keep))
+        return info
 
     # ---------------------------------------------------------------- fitted model
     def _build(self):

@@ -56,7 +56,11 @@ def parse_args(argv):
                    help="train the MLP fallback when the best sparse model's validation error exceeds this")
     p.add_argument("--no-fallback", action="store_true", help="never train the MLP fallback")
     p.add_argument("--mlp-epochs", type=int, default=200)
-    p.add_argument("--device", default="cpu", help="cpu or cuda (MLP training)")
+    p.add_argument("--refine", action="store_true",
+                   help="stage 2: refine the coefficients on the q̈-loss (Adam + L1 through the engine); "
+                        "kept only if the validation error does not grow")
+    p.add_argument("--l1", type=float, default=0.0, help="L1 weight of the --refine step (0)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (refinement and MLP training)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -122,6 +126,7 @@ def main(argv=None) -> int:
             warnings.simplefilter("always")
             sparse_model = SparseLagrangian(library, method=args.method, differentiator=args.differentiator,
                                             parsimony=args.parsimony, validation=args.validation,
+                                            refine=args.refine, l1=args.l1, device=args.device,
                                             seed=args.seed, verbose=not args.quiet).fit(data)
         warns += sorted({str(w.message) for w in caught})
         err = sparse_model.metrics_["validation_weak_acceleration_error"]

@@ -134,3 +134,20 @@ def test_constrained_fit_meets_every_normalization_row():
     _, _, vt = np.linalg.svd(A[:, S])
     N = vt[2:].T
     np.testing.assert_allclose(N.T @ (R[:, S].T @ (R @ x)), 0.0, atol=1e-10)
+
+
+def test_qddot_refinement_returns_to_the_true_coefficients():
+    from discover.library import TermSet
+    from discover.refine import refine_coefficients
+
+    # exact pendulum states: θ̈ = −(g/l) sin θ; L = ½θ̇² + (g/l) cos θ with ∂²L/∂θ̇² = 1
+    rng = np.random.default_rng(0)
+    q = rng.uniform(-2, 2, (400, 1))
+    v = rng.normal(size=(400, 1))
+    a = -9.81 * np.sin(q)
+    ts = TermSet([sympy.sympify("theta_dot**2"), sympy.sympify("cos(theta)")], ["theta"])
+    A = np.array([[2.0, 0.0]])  # ∂²/∂θ̇² of each term
+    r = refine_coefficients(ts, np.array([0.5, 9.0]), q, v, a, A, steps=2000, lr=0.01)
+    assert r.loss_after < 1e-3 * r.loss_before
+    assert r.coef[0] == pytest.approx(0.5, rel=1e-12)  # the normalization holds exactly
+    assert r.coef[1] == pytest.approx(9.81, rel=1e-3)

@@ -154,7 +154,10 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
                   "`discover.load(DIR)` for q̈, rollouts and energy.", ""]
     m = info["metrics"]
     lines += ["## Fit and validation", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m.items()]
+    lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m.items() if not isinstance(v, dict)]
+    for k, v in m.items():
+        if isinstance(v, dict):
+            lines += [f"| {k} — {kk.replace('_', ' ')} | {_fmt(vv)} |" for kk, vv in v.items()]
     lines += [f"| held-out rollout: median time with error < 10 % of signal std | "
               f"{ev['rollout_valid_time']:.3g} s of {ev['rollout_duration']:.3g} s |",
               f"| held-out rollout: median max energy drift (relative) | {_fmt(ev['rollout_energy_drift'])} |",
