@@ -32,14 +32,17 @@ import torch
 __all__ = ["METHODS", "SweepConfig", "Cell", "run_cell", "run_sweep", "compare_to_truth",
            "summarize", "tolerance", "write_report", "plot_sweep", "CSV_FIELDS"]
 
-#: method label → (SparseLagrangian method, differentiator)
+#: method label → (SparseLagrangian method, differentiator, stage-2 q̈-loss refinement)
 METHODS = {
-    "strong-savgol": ("strong", "savgol"),
-    "strong-spline": ("strong", "spline"),
-    "weak-savgol": ("weak", "savgol"),
-    "weak-spline": ("weak", "spline"),
-    "strong-auto": ("strong", "auto"),
-    "weak-auto": ("weak", "auto"),
+    "auto": ("auto", "auto", False),  # the tool's defaults
+    "strong-savgol": ("strong", "savgol", False),
+    "strong-spline": ("strong", "spline", False),
+    "weak-savgol": ("weak", "savgol", False),
+    "weak-spline": ("weak", "spline", False),
+    "strong-auto": ("strong", "auto", False),
+    "weak-auto": ("weak", "auto", False),
+    "strong-savgol+refine": ("strong", "savgol", True),
+    "auto+refine": ("auto", "auto", True),
 }
 VALID_THRESHOLD = 0.1
 SUCCESS_LEVEL = 0.9
@@ -231,7 +234,7 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
     from ..systems import get_system
 
     row = {"system": cell.system, "method": cell.method, "noise": cell.noise, "seed": cell.seed}
-    meth, diff = METHODS[cell.method]
+    meth, diff, refine = METHODS[cell.method]
     t0 = time.time()
     try:
         if csv_path:
@@ -244,7 +247,7 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
             data = noisy_set(d["t"], q, coords, cell.noise, cell.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = SparseLagrangian(method=meth, differentiator=diff, seed=cell.seed).fit(data)
+            model = SparseLagrangian(method=meth, differentiator=diff, refine=refine, seed=cell.seed).fit(data)
         row.update(status="ok", fit_seconds=round(time.time() - t0, 2), n_terms=len(model.terms_),
                    library=model.library_name_, normalization=model.normalization_coordinate_,
                    terms=" + ".join(f"{c:.6g}*{e}" for e, c in zip(model.terms_, model.coef_)))
