@@ -23,14 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pathlib import Path as _Path
-
 # pipelines/discover.py must not shadow the discover package: drop this folder from sys.path
-_HERE = _Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if _Path(p or ".").resolve() != _HERE]
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
-
-
 
 
 def parse_args(argv):
