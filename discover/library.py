@@ -226,7 +226,6 @@ class TermSet:
         if k not in self._term_fns:
             q, v = _symbols(self.coordinates)
             g = sympy.lambdify(q + v, self.exprs[k], modules="torch")
-            n = len(self.coordinates)
 
             def phi(qq, vv, g=g):
                 val = g(*qq.unbind(-1), *vv.unbind(-1))

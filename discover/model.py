@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import sympy
 import torch
 
 from .library import Library, TermSet, complexity, default_tiers
+from .prepare import Prepared, prepare_trajectories, split_trajectories as _split, stack as _stack
 from .mechanics import SingularMassMatrixError, accelerations, energy, solve_accelerations
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
@@ -31,65 +29,6 @@ EXACT = 1e-5
 
 class FitFailedError(RuntimeError):
     """No library model could be fitted (all candidates singular, diverged or infeasible)."""
-
-
-# ----------------------------------------------------------------------------------------
-# data preparation: smoothing, derivatives, train/validation split
-# ----------------------------------------------------------------------------------------
-@dataclass
-class Prepared:
-    """One trajectory with what the fit needs: observed q and smoothed q, q̇, q̈ (each (N, n))."""
-
-    t: np.ndarray
-    q_obs: np.ndarray
-    q: np.ndarray
-    qdot: np.ndarray
-    qddot: np.ndarray
-    id: int = 0
-    tf: object = field(default=None, repr=False)
-
-    def slice(self, a: int, b: int, id_: int) -> "Prepared":
-        return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_)
-
-
-def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], str, np.ndarray]:
-    """Differentiate every trajectory of ``data`` (a TrajectorySet) separately.
-
-    Returns (prepared trajectories, description of the differentiator, noise estimate per coordinate).
-    """
-    from .derivatives import estimate_noise, get_differentiator
-
-    out, desc, noise = [], "", []
-    for tr in data.trajectories:
-        diff = get_differentiator(differentiator)
-        q_s, qd, qdd = diff.differentiate(tr.t, tr.q)
-        if getattr(tr, "qdot", None) is not None:
-            qd = tr.qdot
-        if getattr(tr, "qddot", None) is not None:
-            qdd = tr.qddot
-        out.append(Prepared(np.asarray(tr.t, float), np.asarray(tr.q, float), q_s, qd, qdd, int(tr.id)))
-        desc = diff.describe() if hasattr(diff, "describe") else repr(diff)
-        noise.append(np.atleast_1d(estimate_noise(tr.t, tr.q)))
-    return out, desc, np.max(np.stack(noise), axis=0)
-
-
-def _split(prepared: list[Prepared], fraction: float, seed: int) -> tuple[list[Prepared], list[Prepared]]:
-    """Hold out whole trajectories when there are several, else the last segment of the one."""
-    if len(prepared) >= 2:
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(prepared))
-        n_val = max(1, int(round(fraction * len(prepared))))
-        val = [prepared[i] for i in sorted(order[:n_val])]
-        train = [prepared[i] for i in sorted(order[n_val:])]
-        return train, val
-    p = prepared[0]
-    N = len(p.t)
-    cut = int(N * (1 - fraction))
-    return [p.slice(0, cut, p.id)], [p.slice(cut, N, p.id)]
-
-
-def _stack(prepared: list[Prepared], attr: str, trim: int = 0) -> np.ndarray:
-    return np.concatenate([getattr(p, attr)[trim: len(p.t) - trim] for p in prepared], 0)
 
 
 # ----------------------------------------------------------------------------------------

@@ -150,31 +150,40 @@ def stlsq_path(R: np.ndarray, a: np.ndarray, support, *, thresholds=None) -> lis
 
 def backward_path(R: np.ndarray, a: np.ndarray, support, *, min_size: int = 1) -> list[tuple[int, ...]]:
     """Greedy backward elimination: repeatedly drop the term whose removal raises the
-    constrained residual least.  The minimum of xᵀGx subject to aᵀx = 1 is 1/(aᵀG⁻¹a); removing
-    term k turns aᵀG⁻¹a into aᵀHa − (Ha)_k²/H_kk (H = G⁻¹), so every candidate removal is scored
-    at once and H is downdated in O(K²)."""
-    if np.ndim(a) == 2 and len(a) > 1:
-        return _backward_refit(R, a, support, min_size=max(min_size, len(a)))
-    a = np.ravel(a)
+    constrained residual least, under one normalization row a (K,) or several (m, K).
+
+    The minimum of xᵀGx subject to A x = 1 is 1ᵀP⁻¹1 with P = A H Aᵀ, H = G⁻¹.  Dropping term k
+    changes P by the rank-one −u uᵀ (u = A h_k / √H_kk), so Sherman–Morrison scores every removal
+    at once (for one row: 1/(aᵀHa − (Ha)_k²/H_kk)), and H is downdated in O(K²).  A removal
+    that leaves a row without a term to carry it scores infinity."""
+    A = np.atleast_2d(a)
+    min_size = max(min_size, len(A))
     S = list(support)
     G = R[:, S].T @ R[:, S]
     try:
         H = np.linalg.inv(G)
     except np.linalg.LinAlgError:
         return []
+    one = np.ones(len(A))
     out = [tuple(S)]
     while len(S) > min_size:
-        aS = a[S]
-        Ha = H @ aS
+        AS = A[:, S]
+        AH = AS @ H
+        try:
+            Pinv = np.linalg.inv(AH @ AS.T)
+        except np.linalg.LinAlgError:
+            break
         diag = np.diag(H).copy()
-        diag[diag <= 0] = np.inf
-        score = aS @ Ha - Ha**2 / diag
-        # keep at least one term that carries the normalization
-        carriers = [i for i, k in enumerate(S) if a[k] != 0]
-        if len(carriers) == 1:
-            score[carriers[0]] = -np.inf
-        j = int(np.argmax(score))
-        if not np.isfinite(score[j]):
+        ok = diag > 0
+        U = AH / np.sqrt(np.where(ok, diag, 1.0))
+        w = Pinv @ one
+        c = w @ U
+        d = np.einsum("ik,ik->k", U, Pinv @ U)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = one @ w + c**2 / (1.0 - d)
+        value[~ok | ~(1.0 - d > 1e-12)] = np.inf
+        j = int(np.argmin(value))
+        if not np.isfinite(value[j]):
             break
         h = H[:, j]
         H = H - np.outer(h, h) / H[j, j]
@@ -211,47 +220,6 @@ def small_supports(R: np.ndarray, a: np.ndarray, kept: list[int], *, max_size: i
                 scored.append((float(np.linalg.norm(R @ x)), S))
         out += [S for _, S in sorted(scored)[:keep]]
     return out if carriers else []
-
-
-def _backward_refit(R, A, support, *, min_size):
-    """Backward elimination under several normalization rows A (m, K).
-
-    The minimum of xᵀGx subject to A x = 1 is 1ᵀP⁻¹1 with P = A G⁻¹ Aᵀ; dropping term k
-    changes P by the rank-one −u uᵀ (u = A h_k / √H_kk, H = G⁻¹), so Sherman–Morrison scores
-    every removal at once, and H is downdated as in :func:`backward_path`."""
-    S = list(support)
-    G = R[:, S].T @ R[:, S]
-    try:
-        H = np.linalg.inv(G)
-    except np.linalg.LinAlgError:
-        return []
-    one = np.ones(len(A))
-    out = [tuple(S)]
-    while len(S) > min_size:
-        AS = A[:, S]
-        AH = AS @ H
-        try:
-            Pinv = np.linalg.inv(AH @ AS.T)
-        except np.linalg.LinAlgError:
-            break
-        diag = np.diag(H).copy()
-        ok = diag > 0
-        U = AH / np.sqrt(np.where(ok, diag, 1.0))
-        w = Pinv @ one
-        c = w @ U
-        d = np.einsum("ik,ik->k", U, Pinv @ U)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = one @ w + c**2 / (1.0 - d)
-        value[~ok | (1.0 - d <= 1e-12)] = np.inf  # a removal that leaves a row uncarried
-        j = int(np.argmin(value))
-        if not np.isfinite(value[j]):
-            break
-        h = H[:, j]
-        H = H - np.outer(h, h) / H[j, j]
-        H = np.delete(np.delete(H, j, 0), j, 1)
-        S.pop(j)
-        out.append(tuple(S))
-    return out
 
 
 def scaled_factor(Theta: np.ndarray, kept: list[int]) -> tuple[np.ndarray, np.ndarray]:

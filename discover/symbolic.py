@@ -60,7 +60,6 @@ def sympy_to_torch(L, *, coordinates: Sequence[str] | None = None):
     # numeric sub-expressions such as sqrt(2) or cos(1) would reach torch as Python numbers
     expr_num = expr.replace(lambda e: e.is_number and not e.is_Atom, lambda e: sympy.Float(e.evalf(17), 17))
     g = sympy.lambdify(qs + vs + [tsym], expr_num, modules="torch")
-    n = len(coords)
 
     def f(q, qdot, t=None):
         if t is None and timed:

@@ -23,10 +23,8 @@ import csv
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path as _Path
 
@@ -618,8 +616,9 @@ def main(argv=None) -> int:
     dtypes = {"float64": torch.float64, "float32": torch.float32}
     res = {"env": {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count()},
            "load": {}, "args": vars(args), "command": command}
-    tmp = _Path(tempfile.mkdtemp(prefix=".benchmark_", dir=out.resolve().parent))
-    try:
+    from discover.reports import atomic_results_dir
+
+    with atomic_results_dir(out) as tmp:
         t_start = time.perf_counter()
         from discover.systems import get_system
 
@@ -662,12 +661,6 @@ def main(argv=None) -> int:
         if not args.no_plots:
             plots(tmp, res)
         write_report(tmp, command, res, args)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)  # nothing partial: the directory appears only when complete
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     log(f"wrote {out}/report.md ({res['runtime_s']:.0f} s)")
     return 0
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -101,7 +98,8 @@ def main(argv=None) -> int:
     import torch
 
     from discover.data import DataError, read_csv
-    from discover.model import FitFailedError, SparseLagrangian, _split, prepare_trajectories
+    from discover.model import FitFailedError, SparseLagrangian
+    from discover.prepare import prepare_trajectories, split_trajectories as _split
 
     torch.manual_seed(args.seed)
     coords = args.coordinates.split(",") if args.coordinates else None
@@ -170,9 +168,9 @@ def main(argv=None) -> int:
         metrics["sparse_validation_error"] = sparse_model.metrics_["validation_weak_acceleration_error"]
 
     # write everything into a temporary sibling folder, then move it into place
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from discover.reports import atomic_results_dir
+
+    with atomic_results_dir(out) as tmp:
         if model is sparse_model:
             result = model.to_dict()
         else:
@@ -185,12 +183,6 @@ def main(argv=None) -> int:
         (tmp / "lagrangian.json").write_text(json.dumps(result, indent=2))
         write_report(tmp, model=model, info=info, ev=ev, command=command, warnings=warns,
                      sparse_error=sparse_error)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if not args.quiet:
         print(f"L = {result['lagrangian']}" if result["lagrangian"] else "model: MLP Lagrangian (no closed form)")
         print(f"results: {out}/ (report.md, lagrangian.json, figures)")

@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -396,8 +394,9 @@ def main(argv=None):
     if out.exists() and not args.force:
         sys.exit(f"{out} exists; pass --force to replace it")
     command = "python pipelines/energy_study.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    tmp = Path(tempfile.mkdtemp(prefix=".energy_", dir=out.parent if out.parent.exists() else None))
-    try:
+    from discover.reports import atomic_results_dir
+
+    with atomic_results_dir(out) as tmp:
         t0 = time.perf_counter()
         rng = np.random.default_rng(args.seed)
         dp, dp_info = double_pendulum_study(args, tmp, rng)
@@ -407,12 +406,6 @@ def main(argv=None):
                    "args": vars(args), "runtime_s": time.perf_counter() - t0}
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1))
         write_report(tmp, command, metrics, args)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)  # nothing partial: the directory appears only when complete
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     print(f"wrote {out}/report.md")
 
 

@@ -1,0 +1,65 @@
+"""Trajectories made ready for fitting: smoothed q, estimated q̇ and q̈, train/validation split."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Prepared", "prepare_trajectories", "split_trajectories", "stack"]
+
+
+@dataclass
+class Prepared:
+    """One trajectory with what the fit needs: observed q and smoothed q, q̇, q̈ (each (N, n))."""
+
+    t: np.ndarray
+    q_obs: np.ndarray
+    q: np.ndarray
+    qdot: np.ndarray
+    qddot: np.ndarray
+    id: int = 0
+    tf: object = field(default=None, repr=False)
+
+    def slice(self, a: int, b: int, id_: int) -> "Prepared":
+        return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_)
+
+
+def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], str, np.ndarray]:
+    """Differentiate every trajectory of ``data`` (a TrajectorySet) separately.
+
+    Returns (prepared trajectories, description of the differentiator, noise estimate per coordinate).
+    """
+    from .derivatives import estimate_noise, get_differentiator
+
+    out, desc, noise = [], "", []
+    for tr in data.trajectories:
+        diff = get_differentiator(differentiator)
+        q_s, qd, qdd = diff.differentiate(tr.t, tr.q)
+        if getattr(tr, "qdot", None) is not None:
+            qd = tr.qdot
+        if getattr(tr, "qddot", None) is not None:
+            qdd = tr.qddot
+        out.append(Prepared(np.asarray(tr.t, float), np.asarray(tr.q, float), q_s, qd, qdd, int(tr.id)))
+        desc = diff.describe() if hasattr(diff, "describe") else repr(diff)
+        noise.append(np.atleast_1d(estimate_noise(tr.t, tr.q)))
+    return out, desc, np.max(np.stack(noise), axis=0)
+
+
+def split_trajectories(prepared: list[Prepared], fraction: float, seed: int) -> tuple[list[Prepared], list[Prepared]]:
+    """Hold out whole trajectories when there are several, else the last segment of the one."""
+    if len(prepared) >= 2:
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(prepared))
+        n_val = max(1, int(round(fraction * len(prepared))))
+        val = [prepared[i] for i in sorted(order[:n_val])]
+        train = [prepared[i] for i in sorted(order[n_val:])]
+        return train, val
+    p = prepared[0]
+    N = len(p.t)
+    cut = int(N * (1 - fraction))
+    return [p.slice(0, cut, p.id)], [p.slice(cut, N, p.id)]
+
+
+def stack(prepared: list[Prepared], attr: str, trim: int = 0) -> np.ndarray:
+    """One attribute of all trajectories, concatenated, ``trim`` samples cut at both ends of each."""
+    return np.concatenate([getattr(p, attr)[trim: len(p.t) - trim] for p in prepared], 0)
