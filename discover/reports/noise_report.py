@@ -1,0 +1,192 @@
+"""Noise sweep summaries: success rates and tolerance per method, figures, markdown reports.
+
+Reads the raw rows that :func:`discover.reports.noise.run_sweep` writes (one per system, method,
+noise level and seed).
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .noise import SUCCESS_LEVEL, VALID_THRESHOLD, SweepConfig, read_rows
+
+__all__ = ["summarize", "tolerance", "plot_sweep", "write_report", "write_summary"]
+
+
+def _f(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _b(x) -> float:
+    return 1.0 if str(x) == "True" else 0.0 if str(x) in ("False", "") else math.nan
+
+
+def summarize(rows: list[dict]) -> dict:
+    """(system, method) → sorted list of per-level dicts (medians/rates over seeds)."""
+    out: dict = {}
+    for r in rows:
+        out.setdefault((r["system"], r["method"]), {}).setdefault(_f(r["noise"]), []).append(r)
+    summary = {}
+    for key, by_level in out.items():
+        lst = []
+        for lev in sorted(by_level):
+            rs = by_level[lev]
+            med = lambda k: float(np.nanmedian([_f(r.get(k)) for r in rs])) if any(
+                np.isfinite(_f(r.get(k))) or _f(r.get(k)) == math.inf for r in rs) else math.nan
+            lst.append({"noise": lev, "n": len(rs), "success": float(np.mean([_b(r.get("success")) for r in rs])),
+                        "precision": med("precision"), "recall": med("recall"),
+                        "coef_rel_error": med("coef_rel_error"), "qddot_error": med("qddot_error"),
+                        "valid_time": med("valid_time"), "failed": sum(r["status"] != "ok" for r in rs),
+                        "fit_seconds": med("fit_seconds")})
+        summary[key] = lst
+    return summary
+
+
+def tolerance(levels: list[dict], threshold: float = SUCCESS_LEVEL, *, noisy_only: bool = False) -> str:
+    """Largest noise level up to which every level has success ≥ threshold ('none' if even the
+    smallest fails; '≥ max' if none fails).  ``noisy_only``: ignore the σ = 0 level."""
+    ok = None
+    for d in levels:
+        if noisy_only and d["noise"] == 0:
+            continue
+        if d["success"] >= threshold:
+            ok = d["noise"]
+        else:
+            return "none" if ok is None else f"{ok:g} (drops at {d['noise']:g})"
+    return f"≥ {ok:g} (never dropped)" if ok is not None else "none"
+
+
+def plot_sweep(summary: dict, out_dir: str) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    systems = sorted({s for s, _ in summary})
+    for field, ylabel, log in (("success", "exact-support success rate", False),
+                               ("coef_rel_error", "median coefficient rel. error", True),
+                               ("qddot_error", "q̈ rel. error (clean held-out)", True),
+                               ("valid_time", "rollout valid time [s]", False)):
+        fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 3.4), squeeze=False)
+        for ax, s in zip(axes[0], systems):
+            for (s2, m), lst in sorted(summary.items()):
+                if s2 != s:
+                    continue
+                x = np.array([d["noise"] for d in lst])
+                y = np.array([d[field] for d in lst], float)
+                xp = np.where(x > 0, x, np.nan)
+                ax.plot(xp, y, "o-", label=m)
+                if (x == 0).any():  # zero noise drawn at the left edge as an open marker
+                    ax.plot([x[x > 0].min() / 3 if (x > 0).any() else 1e-5], [y[x == 0][0]], "o", mfc="none",
+                            color=ax.lines[-1].get_color())
+            ax.set_xscale("log")
+            ys = np.array([d[field] for (s2, _), lst in summary.items() if s2 == s for d in lst], float)
+            if log and np.any(np.isfinite(ys) & (ys > 0)):
+                ax.set_yscale("log")
+            ax.set_title(s)
+            ax.set_xlabel("noise σ / std(q)  (open marker: σ = 0)")
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3)
+        axes[0][0].legend(fontsize=7)
+        fig.tight_layout()
+        name = f"{field}_vs_noise.png"
+        fig.savefig(os.path.join(out_dir, name), dpi=110)
+        plt.close(fig)
+        files.append(name)
+    return files
+
+
+def write_report(path: str, command: str, summary: dict, figures: list[str], cfg: SweepConfig,
+                 seconds: float, csv_name: str, cell_seconds: float | None = None,
+                 rows: list[dict] | None = None) -> None:
+    """report.md; with ``rows`` from a user CSV (no ground truth: no 'success' column filled) the
+    tolerance table is replaced by the most frequent fitted Lagrangian per method and level."""
+    lines = [f"# Noise sweep", "", "Command:", "", "```", command, "```", "",
+             f"Data per cell: {cfg.n_traj} trajectories × {cfg.duration:g} s at dt = {cfg.dt:g} "
+             "(closed-form solution where the system has one, else RK4 with "
+             f"{cfg.substeps} substeps); Gaussian noise σ = level × std(q) on positions only, "
+             "derivatives estimated by the fit's differentiator. "
+             f"Scoring on {cfg.n_test} clean held-out trajectories of {cfg.horizon:g} s (RK4 at dt = "
+             f"{cfg.rollout_dt:g} for both the truth and the model; valid time = first time "
+             f"‖q_model − q_true‖ > {VALID_THRESHOLD:g}·‖std q‖, mean over trajectories). "
+             f"Wall time of this call {seconds:.0f} s"
+             + (f" (cells are cached in `{csv_name}` and skipped on --resume; summed per-cell time of all "
+                f"cells {cell_seconds:.0f} s)" if cell_seconds else "")
+             + f". Raw rows: `{csv_name}`.", "",
+             "Methods: `strong-<d>` = `SparseLagrangian(method='strong', differentiator=d)`, "
+             "`weak-<d>` = `method='weak'` (default library search in every case).", "",
+             "Ground truth: the system's SymPy L divided by the clean-data mean of ∂²L/∂q̇_i² for the "
+             "coordinate the fit normalized (`normalization_coordinate_`). Supports are compared "
+             "modulo gauge: fit and true terms are mapped into one basis reduced by their "
+             "Euler–Lagrange columns (null and collinear terms dropped, fit terms kept first), so "
+             "e.g. the true −(B/2) y ẋ becomes +(B/2) x ẏ when the fit chose x ẏ.", "",
+             ]
+    if rows and all(r.get("success", "") in ("", None) or r.get("status") != "ok" for r in rows):
+        lines[8] = ("Data: the user CSV's positions plus Gaussian noise σ = level × std(q) (per coordinate, "
+                    f"seeded), derivatives estimated by the fit's differentiator. Raw rows: `{csv_name}`.")
+        lines = [ln for ln in lines if not ln.startswith("Ground truth:")]
+        lines += ["## User CSV: no ground truth", "",
+                  "Success cannot be scored without the true Lagrangian; listed is the most frequent fitted "
+                  "Lagrangian per method and noise level (how often over seeds), and how many fits failed.", "",
+                  "| method | noise | most frequent fit | frequency | failed |", "|---|---|---|---|---|"]
+        groups: dict = {}
+        for r in rows:
+            groups.setdefault((r["method"], _f(r["noise"])), []).append(r)
+        for (m, lev), rs in sorted(groups.items()):
+            ok = [r["terms"] for r in rs if r.get("status") == "ok"]
+            best = max(set(ok), key=ok.count) if ok else "–"
+            lines.append(f"| {m} | {lev:g} | `{best}` | {ok.count(best) if ok else 0}/{len(rs)} | {len(rs) - len(ok)} |")
+        lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+        with open(path, "w") as fh:
+            fh.write("\n".join(lines))
+        return
+    lines += [f"## Noise tolerance (largest level with exact-support success ≥ {SUCCESS_LEVEL:.0%} "
+             "at it and every lower level)", "",
+             "| system | method | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) |",
+             "|---|---|---|---|---|"]
+    for (s, m), lst in sorted(summary.items()):
+        z = [d for d in lst if d["noise"] == 0]
+        zs = f"{z[0]['success']:.2f}" if z else "–"
+        lines.append(f"| {s} | {m} | {zs} | {tolerance(lst)} | {tolerance(lst, noisy_only=True)} |")
+    lines += ["", "Tolerance = the last level before the success rate first falls below "
+              f"{SUCCESS_LEVEL:.0%}; the σ > 0 column ignores the noise-free level, where the weak form can "
+              "fail on its own (see the per-level table).", "",
+              "## Per level (medians over seeds)", "",
+              "| system | method | noise | seeds | success | precision | recall | coef err | q̈ err | valid t [s] | failed | fit s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (s, m), lst in sorted(summary.items()):
+        for d in lst:
+            lines.append(f"| {s} | {m} | {d['noise']:g} | {d['n']} | {d['success']:.2f} | {d['precision']:.2f} | "
+                         f"{d['recall']:.2f} | {d['coef_rel_error']:.2g} | {d['qddot_error']:.2g} | "
+                         f"{d['valid_time']:.2f} | {d['failed']} | {d['fit_seconds']:.1f} |")
+    lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
+def write_summary(parent: str, command: str) -> str:
+    """``<parent>/summary.md``: the tolerance table of every ``<parent>/<system>/sweep.csv``."""
+    lines = ["# Noise sweep: tolerance summary", "", "Last command:", "", "```", command, "```", "",
+             f"Tolerance = last noise level (σ / std q) before the exact-support success rate first falls "
+             f"below {SUCCESS_LEVEL:.0%}; per-system details, figures and raw rows in `<system>/`.", "",
+             "| system | method | seeds | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) | "
+             "median coef err at 0.01 |", "|---|---|---|---|---|---|---|"]
+    for name in sorted(os.listdir(parent)):
+        path = os.path.join(parent, name, "sweep.csv")
+        if not os.path.isfile(path):
+            continue
+        for (s, m), lst in sorted(summarize(read_rows(path)).items()):
+            z = [d for d in lst if d["noise"] == 0]
+            c = [d for d in lst if abs(d["noise"] - 0.01) < 1e-12]
+            lines.append(f"| {s} | {m} | {max(d['n'] for d in lst)} | {z[0]['success']:.2f} | " if z else f"| {s} | {m} | {max(d['n'] for d in lst)} | – | ")
+            lines[-1] += (f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | "
+                          f"{c[0]['coef_rel_error']:.2g} |" if c else f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | – |")
+    out = os.path.join(parent, "summary.md")
+    with open(out, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return out
