@@ -42,6 +42,7 @@ BAD = [
     ("semicolons", "t;x;y\n0;1;2\n0.1;1;2\n", {}, None, None, "comma"),
     ("tabs", "t\tx\n0\t1\n", {}, None, None, "tabs"),
     ("no-time", rows(header="time,x,y"), {}, "t", None, "time column"),
+    ("no-header", rows(header="0.0,1.5,2"), {}, None, None, "no header row"),
     ("duplicate", rows(header="t,x,x"), {}, "x", None, "twice"),
     ("empty-name", rows(header="t,,y"), {}, None, None, "no name"),
     ("orphan-velocity", rows(header="t,x,y_dot"), {}, "y_dot", None, "no column 'y'"),

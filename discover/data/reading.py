@@ -248,6 +248,12 @@ def _assemble(table: _Table, *, time, traj, coordinates, velocities, acceleratio
 
     names = list(table.columns)
     file = table.file
+    if time not in names and all(_is_number(c) for c in names):
+        raise DataError(
+            "the first row holds numbers, not column names: the file has no header row; add one "
+            f"naming the time column '{time}' and the coordinates (e.g. t,x,y)",
+            file=file, line=1,
+        )
     if time not in names:
         raise DataError(
             f"no time column '{time}'; the columns are {', '.join(names)}; "
@@ -345,3 +351,11 @@ def _assemble(table: _Table, *, time, traj, coordinates, velocities, acceleratio
             int(tid),
         ))
     return TrajectorySet(coords, trajectories, file)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
