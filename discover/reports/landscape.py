@@ -21,7 +21,7 @@ import torch
 from ..library import TermSet
 
 __all__ = ["harmonic_data", "grid_loss", "batched_qddot", "ho_landscape", "pendulum_data", "multistart",
-           "cluster_minima", "write_outputs"]
+           "reaches_global", "cluster_minima", "write_outputs"]
 
 DTYPE = torch.float64
 
@@ -65,14 +65,20 @@ def _columns(terms, coords, q, qdot):
     return M, f
 
 
-def batched_qddot(M_cols, f_cols, xi):
+def batched_qddot(M_cols, f_cols, xi, *, positive: bool = False):
     """q̈ for many parameter vectors at once.
 
-    M_cols (N, n, n, K), f_cols (N, n, K), xi (G, K) → (G, N, n).
+    M_cols (N, n, n, K), f_cols (N, n, K), xi (G, K) → (G, N, n).  Samples where M = Σ ξ_k M_k
+    is singular (or, with ``positive``, not positive definite) get NaN rows instead of an error.
     """
     M = torch.einsum("bijk,gk->gbij", M_cols, xi)
     f = torch.einsum("bik,gk->gbi", f_cols, xi)
-    return torch.linalg.solve(M, f.unsqueeze(-1)).squeeze(-1)
+    bad = (torch.linalg.cholesky_ex(M)[1] if positive else torch.linalg.lu_factor_ex(M)[2]) != 0
+    if bool(bad.any()):
+        eye = torch.eye(M.shape[-1], dtype=M.dtype, device=M.device)
+        M = torch.where(bad[..., None, None], eye, M)
+    out = torch.linalg.solve(M, f.unsqueeze(-1)).squeeze(-1)
+    return out.masked_fill(bad[..., None], math.nan)
 
 
 def grid_loss(q, qdot, qddot, m_grid, k_grid):
@@ -178,8 +184,9 @@ def pendulum_data(*, n_traj: int = 4, duration: float = 5.0, dt: float = 0.02, s
 
 
 def multistart(*, n_starts: int = 100, steps: int = 5000, lr: float = 0.05, seed: int = 0,
-               terms=PENDULUM_TERMS, data=None) -> MultiStart:
-    """Adam on the relative q̈-loss from ``n_starts`` random ξ ~ N(0, 1)^K, all starts batched.
+               terms=PENDULUM_TERMS, data=None, init=None) -> MultiStart:
+    """Adam on the relative q̈-loss from ``n_starts`` random ξ ~ N(0, 1)^K, all starts batched
+    (``init`` (S, K): these starts instead).
 
     The loss is invariant to ξ → cξ, so coefficients are reported normalized to a data mean of
     ∂²L/∂θ̇² = 1; starts whose mass ∂²L/∂θ̇² is not positive on all data end with loss inf.
@@ -196,7 +203,8 @@ def multistart(*, n_starts: int = 100, steps: int = 5000, lr: float = 0.05, seed
     denom = (target**2).sum()
     mass_mean = M[:, 0, 0, :].mean(0)  # (K,) normalization functional
     g = torch.Generator().manual_seed(seed)
-    init = torch.randn(n_starts, len(exprs), generator=g, dtype=DTYPE)
+    init = (torch.randn(n_starts, len(exprs), generator=g, dtype=DTYPE) if init is None
+            else torch.as_tensor(np.asarray(init, float), dtype=DTYPE))
     xi = init.clone().requires_grad_(True)
     opt = torch.optim.Adam([xi], lr=lr)
 
@@ -228,7 +236,7 @@ def multistart(*, n_starts: int = 100, steps: int = 5000, lr: float = 0.05, seed
     truth = truth / float(torch.as_tensor(truth) @ mass_mean)
     minima = cluster_minima(final, loss)
     ok = np.isfinite(loss)
-    glob = ok & (np.abs(np.nan_to_num(final) - truth).max(1) < GLOBAL_TOL * np.abs(truth).max())
+    glob = reaches_global(final, loss, truth)
     # engine check: the batched formula against discover.accelerations at the best start
     best = int(np.nanargmin(np.where(ok, loss, np.nan))) if ok.any() else 0
     xb = torch.as_tensor(np.nan_to_num(final[best]), dtype=DTYPE)
@@ -240,6 +248,13 @@ def multistart(*, n_starts: int = 100, steps: int = 5000, lr: float = 0.05, seed
     del truth_expr
     return MultiStart(tuple(terms), truth, init.numpy(), final, loss, minima,
                       float(glob.mean()), check, steps, lr)
+
+
+def reaches_global(final: np.ndarray, loss: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(S,) bool: finite end points whose normalized coefficients are within GLOBAL_TOL (of the
+    largest true coefficient) of the truth."""
+    ok = np.isfinite(loss)
+    return ok & (np.abs(np.nan_to_num(final) - truth).max(1) < GLOBAL_TOL * np.abs(truth).max())
 
 
 def cluster_minima(final: np.ndarray, loss: np.ndarray, *, tol: float = 1e-2) -> list:
@@ -262,8 +277,10 @@ def cluster_minima(final: np.ndarray, loss: np.ndarray, *, tol: float = 1e-2) ->
 # ----------------------------------------------------------------------------------------
 # figures and report
 # ----------------------------------------------------------------------------------------
-def write_outputs(out_dir: str, command: str, ho: HOLandscape, ms: MultiStart, timing: dict) -> None:
-    """ho_heatmap.png, ho_profile.png, multistart_hist.png, landscape.json and report.md."""
+def write_outputs(out_dir: str, command: str, ho: HOLandscape, ms: MultiStart, timing: dict, *,
+                  extra_lines=(), extra_json=None) -> None:
+    """ho_heatmap.png, ho_profile.png, multistart_hist.png, landscape.json and report.md
+    (``extra_lines``/``extra_json``: further sections, appended)."""
     import json
     import os
 
@@ -317,6 +334,7 @@ def write_outputs(out_dir: str, command: str, ho: HOLandscape, ms: MultiStart, t
                                           if fin_mask.any() else []),
                        "minima": [{"loss": m[0], "coef": m[1].tolist(), "count": m[2]} for m in ms.minima[:10]]},
         "timing_seconds": timing,
+        **(extra_json or {}),
     }
     with open(os.path.join(out_dir, "landscape.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
@@ -326,9 +344,12 @@ def write_outputs(out_dir: str, command: str, ho: HOLandscape, ms: MultiStart, t
 
     n_glob = int(round(ms.global_fraction * len(ms.loss)))
     lines = [
-        "# Loss landscape of the q̈-loss", "", "Command:", "", "```", command, "```", "",
+        f"Command: `{command}`", "", "# Loss landscape of the q̈-loss", "",
         f"Run time: HO grid and profiles {timing.get('ho_seconds', 0):.0f} s, multi-start "
-        f"{timing.get('multistart_seconds', 0):.0f} s. All losses go through the Euler–Lagrange engine: "
+        f"{timing.get('multistart_seconds', 0):.0f} s"
+        + "".join(f", {k.replace('_seconds', '').replace('_', ' ')} {v:.0f} s" for k, v in timing.items()
+                  if k not in ("ho_seconds", "multistart_seconds"))
+        + ". All losses go through the Euler–Lagrange engine: "
         "`TermSet.mass_force_columns` gives per-term M_k, f_k once; q̈(ξ) = (Σξ_k M_k)⁻¹ Σξ_k f_k is then "
         "one batched tensor op for every grid point / start (checked against `discover.accelerations`: "
         f"max |Δq̈| = {ms.engine_check:.1e}).", "",
@@ -375,5 +396,6 @@ def write_outputs(out_dir: str, command: str, ho: HOLandscape, ms: MultiStart, t
               "landscape has a long, shallow valley along which Adam creeps: most \"distinct\" end points are "
               "points on that valley rather than separate basins, and their losses grade continuously.", "",
               "![histogram](multistart_hist.png)", ""]
+    lines += list(extra_lines)
     with open(os.path.join(out_dir, "report.md"), "w") as fh:
         fh.write("\n".join(lines))
