@@ -42,6 +42,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 from discover.integrate import rollout  # noqa: E402
 from discover.mechanics import SingularMassMatrixError, accelerations  # noqa: E402
+from discover.model import SparseLagrangian  # noqa: E402
 from discover.neural import MLPLagrangian, TrainingDivergedError  # noqa: E402
 from discover.systems import get_system  # noqa: E402
 
@@ -137,14 +138,42 @@ def rk4_first_order(field, q, v, t):
 # ----------------------------------------------------------------------------------------
 # data and evaluation
 # ----------------------------------------------------------------------------------------
-def trajectory_states(system, n_traj, t_end, dt, rng):
-    """States sampled along true rollouts (float64): q, q̇, q̈ each (N, n), per trajectory."""
+def true_rollouts(system, n_traj, t_end, dt, rng, substeps=4):
     q0, v0 = system.sample_initial_states(n_traj, rng)
     t = torch.arange(0, t_end + dt / 2, dt, dtype=torch.float64)
-    out = rollout(system, torch.as_tensor(q0), torch.as_tensor(v0), t, substeps=4, compute_energy=False)
+    return t, rollout(system, torch.as_tensor(q0), torch.as_tensor(v0), t, substeps=substeps, compute_energy=False)
+
+
+def trajectory_states(system, n_traj, t_end, dt, rng):
+    """States sampled along true rollouts (float64): q, q̇, q̈ each (N, n), per trajectory."""
+    _, out = true_rollouts(system, n_traj, t_end, dt, rng)
     q, v = out.q.reshape(-1, system.n_dof), out.qdot.reshape(-1, system.n_dof)
     a = accelerations(system.torch_lagrangian(), q, v)
     return q, v, a
+
+
+def position_series(system, n_traj, t_end, dt, rng):
+    """What a camera gives: positions only, (t (T,), q (T, B, n)), along true rollouts."""
+    t, out = true_rollouts(system, n_traj, t_end, dt, rng, substeps=10)
+    return t.numpy(), out.q.numpy()
+
+
+def fit_sparse(system, series, noise_rel: float, rng):
+    """SparseLagrangian (default settings) from the training POSITIONS only (t, q (T, B, n)),
+    optionally with Gaussian noise σ = noise_rel × std(q) added; (model, fit seconds)."""
+    from discover.data import TrajectorySet
+    from discover.model import SparseLagrangian
+
+    t, q = series
+    T_, B, n = q.shape
+    qs = q.transpose(1, 0, 2).reshape(-1, n)
+    qs = qs + noise_rel * qs.std(0) * rng.normal(size=qs.shape)
+    data = TrajectorySet.from_arrays(np.tile(t, B), qs, coordinates=list(system.coordinates),
+                                     traj=np.repeat(np.arange(B), T_))
+    t0 = time.perf_counter()
+    model = SparseLagrangian().fit(data)
+    print(f"  sparse ({noise_rel:.0%} noise): L = {model.lagrangian()}", flush=True)
+    return model, time.perf_counter() - t0
 
 
 def model_rollouts(models, q0, v0, t):
@@ -156,6 +185,8 @@ def model_rollouts(models, q0, v0, t):
             with torch.no_grad():
                 if isinstance(m, MLPLagrangian):
                     q, v = m.simulate(q0.to(F32), v0.to(F32), t.to(F32))
+                elif isinstance(m, SparseLagrangian):
+                    q, v = m.simulate(q0, v0, t)
                 elif hasattr(m, "field"):
                     q, v = rk4_first_order(m.field, q0.to(F32), v0.to(F32), t.to(F32))
                 else:  # the true system
@@ -175,7 +206,8 @@ def relative_energy_error(system, q, v, scale):
     return torch.where(torch.isfinite(err), err, torch.full_like(err, float("inf"))).numpy()
 
 
-def fit_models(train, val, *, hidden, epochs, batch_size, lr, seed, lnn_kwargs=None):
+def fit_models(train, val, *, hidden, epochs, batch_size, lr, seed, lnn_kwargs=None, sparse=None):
+    """The learned models; ``sparse``: {name: (fitted SparseLagrangian, fit seconds)} to include."""
     (q, v, a), (qv, vv, av) = train, val
     c = lambda x: x.to(F32)
     models, times, errors = {}, {}, {}
@@ -194,10 +226,16 @@ def fit_models(train, val, *, hidden, epochs, batch_size, lr, seed, lnn_kwargs=N
         models[name] = train_baseline(m, (c(q), c(v), c(a)), (c(qv), c(vv), c(av)), epochs=epochs,
                                       batch_size=batch_size, lr=lr, seed=seed)
         times[name] = time.perf_counter() - t0
+    for name, (m, secs) in (sparse or {}).items():
+        models[name], times[name] = m, secs
     for name, m in models.items():
         with torch.no_grad():
-            pred = (torch.as_tensor(m.acceleration(c(qv), c(vv))) if isinstance(m, MLPLagrangian)
-                    else m.field(c(qv), c(vv))[1]).double()
+            if isinstance(m, MLPLagrangian):
+                pred = torch.as_tensor(m.acceleration(c(qv), c(vv))).double()
+            elif isinstance(m, SparseLagrangian):
+                pred = m.acceleration(qv, vv).double()
+            else:
+                pred = m.field(c(qv), c(vv))[1].double()
         errors[name] = float(torch.linalg.norm(pred - av) / torch.linalg.norm(av))
         print(f"  {name}: q̈ relative error {errors[name]:.3g} (train {times[name]:.0f} s)", flush=True)
     return models, times, errors
@@ -213,8 +251,11 @@ def double_pendulum_study(args, out: Path, rng):
     print("double pendulum: data", flush=True)
     train = trajectory_states(system, args.train_traj, args.train_t, args.train_dt, rng)
     val = trajectory_states(system, max(2, args.train_traj // 5), args.train_t, args.train_dt, rng)
+    series = position_series(system, args.sparse_traj, args.train_t, args.sparse_dt, rng)
+    sparse = {"sparse L (clean positions)": fit_sparse(system, series, 0.0, rng),
+              "sparse L (1 % noisy positions)": fit_sparse(system, series, 0.01, rng)}
     models, times, errors = fit_models(train, val, hidden=tuple(args.hidden), epochs=args.epochs,
-                                       batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+                                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, sparse=sparse)
     q0, v0 = (torch.as_tensor(x) for x in system.sample_initial_states(args.test_states, rng))
     t = torch.arange(0, args.t_end + args.dt / 2, args.dt, dtype=torch.float64)
     runs = model_rollouts({"true L": system, **models}, q0, v0, t)
@@ -346,7 +387,9 @@ Training data: {dp['info']['n_train']} states along {args.train_traj} true traje
 (t ≤ {args.train_t}), accelerations from the true L.  Test: {args.test_states} new initial
 states, RK4 with dt = {args.dt} to t = {args.t_end}.  Energy error = |E(t) − E(0)| of the TRUE
 energy along each rollout, divided by the potential-energy range
-{dp['info']['potential_range']:.4g} (= max V − min V).  "true L" is the exact Lagrangian through the
+{dp['info']['potential_range']:.4g} (= max V − min V).  "sparse L" is `SparseLagrangian()` with default settings fitted to POSITIONS only: {args.sparse_traj}
+trajectories of the same length sampled every {args.sparse_dt} s (clean, and with 1 % Gaussian
+noise), derivatives estimated; the networks see exact q̇ and q̈.  "true L" is the exact Lagrangian through the
 same integrator (integration error floor).  "inf": at least one rollout became non-finite;
 "blown up": rollouts whose energy error exceeded 1 (the whole potential range) or became non-finite.
 
@@ -382,6 +425,8 @@ def main(argv=None):
     ap.add_argument("--train-traj", type=int, default=40)
     ap.add_argument("--train-t", type=float, default=10.0)
     ap.add_argument("--train-dt", type=float, default=0.1)
+    ap.add_argument("--sparse-traj", type=int, default=10, help="trajectories of positions for the sparse fit")
+    ap.add_argument("--sparse-dt", type=float, default=0.01, help="their sampling step (a camera's)")
     ap.add_argument("--test-states", type=int, default=32)
     ap.add_argument("--t-end", type=float, default=100.0)
     ap.add_argument("--dt", type=float, default=0.05)
