@@ -1,6 +1,6 @@
 """How fast is the autograd Euler–Lagrange engine compared with jit-compiled JAX?
 
-    python pipelines/benchmark_jax.py --out results/benchmark
+    python pipelines/benchmark_jax.py --out results/benchmark_jax
 
 Needs the optional ``bench`` extra (``pip install -e '.[bench]'``, i.e. ``jax[cpu]``); without
 JAX it prints one line and exits 0, writing nothing.  Two measurements, float32, on CPU with a
@@ -489,7 +489,7 @@ def write_report(command, res) -> str:
 # ----------------------------------------------------------------------------------------
 def build_parser():
     ap = argparse.ArgumentParser(prog="benchmark_jax.py", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default="results/benchmark", help="folder for jax.md, jax.json, jax.png")
+    ap.add_argument("--out", default="results/benchmark_jax", help="folder for jax.md, jax.json, jax.png")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--batch", type=int, default=10_000)
