@@ -69,7 +69,7 @@ def plot_sweep(summary: dict, out_dir: str) -> list[str]:
     files = []
     systems = sorted({s for s, _ in summary})
     for field, ylabel, log in (("success", "exact-support success rate", False),
-                               ("coef_rel_error", "median coefficient rel. error", True),
+                               ("coef_rel_error", "max coefficient rel. error (median over seeds)", True),
                                ("qddot_error", "q̈ rel. error (clean held-out)", True),
                                ("valid_time", "rollout valid time [s]", False)):
         fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 3.4), squeeze=False)
@@ -157,7 +157,7 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
               f"{SUCCESS_LEVEL:.0%}; the σ > 0 column ignores the noise-free level, where the weak form can "
               "fail on its own (see the per-level table).", "",
               "## Per level (medians over seeds)", "",
-              "| system | method | noise | seeds | success | precision | recall | coef err | q̈ err | valid t [s] | failed | fit s |",
+              "| system | method | noise | seeds | success | precision | recall | max coef err | q̈ err | valid t [s] | failed | fit s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (s, m), lst in sorted(summary.items()):
         for d in lst:
@@ -175,7 +175,7 @@ def write_summary(parent: str, command: str) -> str:
              f"Tolerance = last noise level (σ / std q) before the exact-support success rate first falls "
              f"below {SUCCESS_LEVEL:.0%}; per-system details, figures and raw rows in `<system>/`.", "",
              "| system | method | seeds | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) | "
-             "median coef err at 0.01 |", "|---|---|---|---|---|---|---|"]
+             "max coef err at 0.01 (median of seeds) |", "|---|---|---|---|---|---|---|"]
     for name in sorted(os.listdir(parent)):
         path = os.path.join(parent, name, "sweep.csv")
         if not os.path.isfile(path):
