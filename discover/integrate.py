@@ -14,14 +14,13 @@ position–momentum form,
 
     p_k = −∂L_d/∂q₀(q_k, q_{k+1}),   p_{k+1} = ∂L_d/∂q₁(q_k, q_{k+1}),
 
-by a batched Newton iteration (derivatives by SymPy when L has a SymPy form, else by
-autograd with L vmapped by ``torch.func``).  It is symplectic and momentum-preserving: energy errors stay bounded over long runs instead of drifting.
+by a batched Newton iteration, derivatives by autograd (L vmapped by ``torch.func`` unless
+it takes batches itself).  It is symplectic and momentum-preserving: energy errors stay bounded over long runs instead of drifting.
 All samples advance together; Python loops run over time steps only.
 """
 from __future__ import annotations
 
 import inspect
-import operator
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -97,16 +96,12 @@ class Variational:
     """Variational (discrete-Lagrangian) integrator: second order, symplectic.
 
     Args:
-        lagrangian: ``L(q, qdot[, t])`` for one state.  When it carries its SymPy form (as
-            :func:`discover.symbolic.sympy_to_torch` and ``System.torch_lagrangian`` give,
-            attributes ``expr`` and ``coordinates``) the discrete Euler–Lagrange equations are
-            derived once by SymPy and evaluated without autograd (several times faster);
-            otherwise derivatives come from autograd.
+        lagrangian: ``L(q, qdot[, t])`` for one state; the derivatives of the discrete
+            Lagrangian come from autograd, through the engine's batching.
         time_dependent: whether to pass ``t`` to L.
         rule: ``"midpoint"``: L_d = h L((q₀+q₁)/2, (q₁−q₀)/h, t+h/2); or ``"trapezoid"``:
             L_d = h/2 [L(q₀, v, t) + L(q₁, v, t+h)], v = (q₁−q₀)/h, which is Störmer–Verlet
             for L = ½ q̇ᵀMq̇ − V(q).
-        backend: ``"auto"``, ``"sympy"`` or ``"autograd"`` (see ``lagrangian``).
         max_iter: Newton iterations allowed per step.
         rtol: Newton stops when the residual is below ``rtol`` times its rounding scale
             (or the update below ``rtol·(1 + |q|)``); default 100 machine epsilons.
@@ -120,20 +115,12 @@ class Variational:
     needs_lagrangian = True
 
     def __init__(self, acceleration=None, *, lagrangian, time_dependent: bool,
-                 rule: str = "midpoint", backend: str = "auto", max_iter: int = 50,
+                 rule: str = "midpoint", max_iter: int = 50,
                  rtol: float | None = None, **_):
         if rule not in ("midpoint", "trapezoid"):
             raise ValueError(f"variational: rule must be 'midpoint' or 'trapezoid', got {rule!r}")
-        if backend not in ("auto", "sympy", "autograd"):
-            raise ValueError(f"variational: backend must be 'auto', 'sympy' or 'autograd', got {backend!r}")
-        symbolic = getattr(lagrangian, "expr", None) is not None and hasattr(lagrangian, "coordinates")
-        if backend == "sympy" and not symbolic:
-            raise ValueError("variational: backend='sympy' needs a Lagrangian built from SymPy")
         self.L, self.timed, self.rule, self.max_iter, self.rtol = lagrangian, time_dependent, rule, max_iter, rtol
-        if symbolic and backend != "autograd":
-            self.parts = _SympyParts(lagrangian.expr, lagrangian.coordinates, time_dependent, rule)
-        else:
-            self.parts = _AutogradParts(lagrangian, time_dependent, rule)
+        self.parts = _AutogradParts(lagrangian, time_dependent, rule)
 
     def _small(self, r, scale) -> torch.Tensor:
         """Whether, in every sample, max|r| ≤ rtol · max(scale) (a 0-d bool tensor)."""
@@ -199,9 +186,11 @@ class _AutogradParts:
                 return h * self._L((q0 + q1) / 2, v, t0 + h / 2)
             return h / 2 * (self._L(q0, v, t0) + self._L(q1, v, t0 + h))
 
-        # samples are independent: the gradient of the batch sum is the per-sample gradient
-        self._Ld = _batched(Ld, in_dims=(0, 0, None, None))
-        self._L_batch = _batched(self._L, in_dims=(0, 0, None))
+        # samples are independent: the gradient of the batch sum is the per-sample gradient;
+        # a batch-capable L (lambdified SymPy forms) needs no vmap
+        direct = getattr(L, "batched", False)
+        self._Ld = Ld if direct else _batched(Ld, in_dims=(0, 0, None, None))
+        self._L_batch = self._L if direct else _batched(self._L, in_dims=(0, 0, None))
 
     def _L(self, q, v, t):
         return self.L(q, v, t) if self.timed else self.L(q, v)
@@ -223,59 +212,6 @@ class _AutogradParts:
             (mom,) = torch.autograd.grad(self._L_batch(q.detach(), v, t).sum(), v, create_graph=True)
             M = _batched_jacobian(mom, v)
         return M, (mom - p).detach()
-
-
-class _SympyParts:
-    """The same pieces derived once by SymPy from L's expression, evaluated column-wise."""
-
-    def __init__(self, expr, coordinates, timed, rule):
-        import sympy
-
-        from .symbolic import TIME, velocity_name
-
-        n = len(coordinates)
-        # constants such as sqrt(2) would reach torch functions as Python numbers: evaluate them
-        expr = expr.replace(lambda e: e.is_number and not e.is_Atom, lambda e: sympy.Float(e.evalf(17), 17))
-        qs = [sympy.Symbol(c) for c in coordinates]
-        vs = [sympy.Symbol(velocity_name(c)) for c in coordinates]
-        tsym = sympy.Symbol(TIME)
-        a = [sympy.Dummy(f"a{i}") for i in range(n)]
-        b = [sympy.Dummy(f"b{i}") for i in range(n)]
-        t0, h = sympy.Dummy("t0"), sympy.Dummy("h")
-        vel = [(bi - ai) / h for ai, bi in zip(a, b)]
-
-        def L_at(q, tt):
-            return expr.subs({**dict(zip(qs, q)), **dict(zip(vs, vel)), tsym: tt}, simultaneous=True)
-
-        if rule == "midpoint":
-            Ld = h * L_at([(ai + bi) / 2 for ai, bi in zip(a, b)], t0 + h / 2)
-        else:
-            Ld = h / 2 * (L_at(a, t0) + L_at(b, t0 + h))
-        d0 = [sympy.diff(Ld, ai) for ai in a]
-        d1 = [sympy.diff(Ld, bi) for bi in b]
-        J = [[sympy.diff(d, bj) for bj in b] for d in d0]
-        args = [*a, *b, t0, h]
-        # h is passed as a Python float, so the terms in h alone cost no tensor operations
-        modules = [{"pow": operator.pow}, "torch"]
-        self._grads = sympy.lambdify(args, [d0, d1], modules=modules, cse=True)
-        self._grads_jac = sympy.lambdify(args, [d0, d1, J], modules=modules, cse=True)
-        mom = [sympy.diff(expr, v) for v in vs]
-        M = [[sympy.diff(m, v) for v in vs] for m in mom]
-        self._legendre = sympy.lambdify([*qs, *vs, tsym], [mom, M], modules=modules, cse=True)
-
-    def newton(self, q1, q0, p0, t, h, *, jacobian: bool):
-        args = (*q0.unbind(-1), *q1.unbind(-1), t, float(h))
-        if jacobian:
-            d0, d1, J = self._grads_jac(*args)
-            J = _matrix(J, q0)
-        else:
-            (d0, d1), J = self._grads(*args), None
-        d0, d1 = _columns(d0, q0), _columns(d1, q0)
-        return p0 + d0, d1, d0, J
-
-    def legendre(self, v, q, t, p):
-        mom, M = self._legendre(*q.unbind(-1), *v.unbind(-1), t)
-        return _matrix(M, q), _columns(mom, q) - p
 
 
 def _columns(values, like):
