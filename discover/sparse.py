@@ -3,14 +3,14 @@
 Θ is any linear operator on ξ whose zero set is the motion: strong-form Euler–Lagrange columns
 (samples × coordinates × terms) or weak-form ones (test windows × coordinates × terms).  Because
 L and cL give the same motion, Θξ = 0 alone only fixes ξ up to scale; the normalization row a
-(e.g. the data mean of ∂²φ_k/∂q̇_i²) fixes it and keeps the kinetic part away from zero.
+(e.g. the data mean of ∂²φ_k/∂q̇_i²) fixes it and keeps the kinetic part away from zero; a
+decoupled system (L = L₁(x) + L₂(y)) needs one such row per block (:func:`independent_blocks`).
 
-Supports are proposed by two paths — sequentially thresholded least squares over a grid of
-thresholds, and greedy backward elimination — and chosen later by validation.
+Supports are proposed by three paths — sequentially thresholded least squares over a grid of
+thresholds, greedy backward elimination, and an exhaustive search over small supports — and
+chosen later by validation.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import qr, solve_triangular
@@ -24,7 +24,6 @@ __all__ = [
     "small_supports",
     "scaled_factor",
     "independent_blocks",
-    "Fit",
 ]
 
 
@@ -63,13 +62,6 @@ def reduce_gauge(
             kept.append(k)
             basis = np.column_stack([basis, r / nr])
     return kept, null, collinear
-
-
-@dataclass
-class Fit:
-    support: tuple[int, ...]
-    coef: np.ndarray  # (K,) full-length, zeros off the support
-    residual: float  # ‖Θξ‖ / ‖Θ‖-scale, relative
 
 
 def constrained_fit(R: np.ndarray, a: np.ndarray, support) -> np.ndarray | None:
