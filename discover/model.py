@@ -16,10 +16,10 @@ import torch
 
 from .library import Library, TermSet, complexity, default_tiers
 from .prepare import Prepared, prepare_trajectories, split_trajectories as _split, stack as _stack
-from .mechanics import SingularMassMatrixError, accelerations, energy, solve_accelerations
+from .mechanics import SingularMassMatrixError, accelerations, energy
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
-from .weak import test_functions, weak_acceleration_error, weak_columns
+from .weak import test_functions, weak_columns, weak_validation_error
 
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
 
@@ -197,7 +197,7 @@ class SparseLagrangian:
         for c in cands:
             S = list(c["support"])
             coef = c["coef_full"][S]
-            err = _weak_validation_error(val_cols, [position[k] for k in S], coef, val)
+            err = weak_validation_error(val_cols, [position[k] for k in S], coef, val)
             if err is None:
                 continue
             exprs = [ts.exprs[k] for k in S]
@@ -246,7 +246,7 @@ class SparseLagrangian:
                                 steps=self.refine_steps, l1=self.l1, device=self.device, seed=self.seed)
         keep = [k for k in range(len(r.coef)) if r.coef[k] != 0]
         val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot)) for p in val]
-        err = _weak_validation_error(val_cols, keep, r.coef[keep], val) if keep else None
+        err = weak_validation_error(val_cols, keep, r.coef[keep], val) if keep else None
         accepted = err is not None and err <= chosen["val_error"] * (1 + 1e-3)
         info = {"qddot_loss_before": r.loss_before, "qddot_loss_after": r.loss_after,
                 "validation_before": chosen["val_error"], "validation_after": err,
@@ -344,29 +344,6 @@ def _random_states(prepared, rng, dtype, n_states: int = 400):
     A = rng.normal(size=(n_states, q.shape[1])) * (qdd.std(0) + 1e-12)
     T = lambda x: torch.as_tensor(x, dtype=dtype)
     return T(Q), T(V), T(A)
-
-
-def _weak_validation_error(val_cols, S, coef: np.ndarray, val) -> float | None:
-    """sqrt(Σ‖∫ψ q̈_pred − ∫ψ'' q‖² / Σ‖∫ψ'' q‖²) over validation trajectories; None if the
-    model has a singular/indefinite mass matrix on them or predicts non-finite values.
-
-    val_cols: per trajectory the (M_k, f_k) term columns; S, coef: the candidate's support and
-    coefficients."""
-    num = den = 0.0
-    for (Mc, fc), p in zip(val_cols, val):
-        xi = torch.as_tensor(coef, dtype=Mc.dtype)
-        M = Mc[..., S] @ xi
-        f = fc[..., S] @ xi
-        try:
-            pred = solve_accelerations(M, f, check=True)
-        except SingularMassMatrixError:
-            return None
-        pred = pred.detach().numpy()
-        if not np.all(np.isfinite(pred)):
-            return None
-        a, b = weak_acceleration_error(pred, p.q_obs, p.tf)
-        num, den = num + a, den + b
-    return math.sqrt(num / den) if den > 0 else None
 
 
 def _qddot_error(model, prepared) -> float:

@@ -10,12 +10,15 @@ differentiated data either: ∫ ψ q̈ dt = ∫ ψ'' q dt.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-__all__ = ["TestFunctions", "test_functions", "weak_columns", "weak_acceleration_error"]
+from .definite import SingularMassMatrixError, solve_accelerations
+
+__all__ = ["TestFunctions", "test_functions", "weak_columns", "weak_acceleration_error", "weak_validation_error"]
 
 
 @dataclass
@@ -84,3 +87,27 @@ def weak_acceleration_error(qddot_pred: np.ndarray, q_obs: np.ndarray, tf: TestF
     ref = tf.ddpsi @ q_obs
     diff = tf.psi @ qddot_pred - ref
     return float((diff**2).sum()), float((ref**2).sum())
+
+
+def weak_validation_error(val_cols, S, coef: np.ndarray, val) -> float | None:
+    """sqrt(Σ‖∫ψ q̈_pred − ∫ψ'' q‖² / Σ‖∫ψ'' q‖²) over validation trajectories; None if the
+    model has a singular/indefinite mass matrix on them or predicts non-finite values.
+
+    val_cols: per trajectory the (M_k, f_k) term columns (:meth:`discover.library.TermSet.
+    mass_force_columns`); S, coef: the candidate's support (indices into them) and coefficients;
+    val: the trajectories (``q_obs`` and test functions ``tf``)."""
+    num = den = 0.0
+    for (Mc, fc), p in zip(val_cols, val):
+        xi = torch.as_tensor(coef, dtype=Mc.dtype)
+        M = Mc[..., S] @ xi
+        f = fc[..., S] @ xi
+        try:
+            pred = solve_accelerations(M, f, check=True)
+        except SingularMassMatrixError:
+            return None
+        pred = pred.detach().numpy()
+        if not np.all(np.isfinite(pred)):
+            return None
+        a, b = weak_acceleration_error(pred, p.q_obs, p.tf)
+        num, den = num + a, den + b
+    return math.sqrt(num / den) if den > 0 else None
