@@ -40,12 +40,18 @@ def read_markers(path: Path, *, header: bool) -> np.ndarray:
         raise InputError(f"{path}: no such file")
     lines = path.read_text().splitlines()
     first = 1 if header else 0
-    rows = [ln for ln in lines[first:]]
+    rows = lines[first:]
     if not rows:
         raise InputError(f"{path}: no data rows")
     width = len(rows[0].split(","))
     if width < 4 or width % 2:
         raise InputError(f"{path}, row {first + 1}: {width} columns; need x, y pairs for a pivot and ≥ 1 marker")
+    try:  # the whole file at once; only a file that fails is read row by row, to name the cell
+        out = np.loadtxt(rows, delimiter=",", ndmin=2)
+        if out.shape[1] == width and np.all(np.isfinite(out)):
+            return out
+    except ValueError:
+        pass
     out = np.empty((len(rows), width))
     for r, ln in enumerate(rows):
         cells = ln.split(",")
