@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.func import grad, jacrev, vmap
 
+from .allocator import keep_freed_memory
 from .definite import SingularMassMatrixError, _max_condition, _solve_definite, solve_accelerations
 
 __all__ = [
@@ -172,6 +173,7 @@ def _functorch_derivatives(L, Q, Qd, T, *, second: bool):
 
 def _prepare(L, q, qdot, t, coordinates):
     """Resolve L, broadcast inputs and flatten the leading shape to one batch dim."""
+    keep_freed_memory()
     f, timed = as_torch_lagrangian(L, coordinates=coordinates)
     if timed and t is None:
         raise ValueError("this Lagrangian depends on time t: pass t")
@@ -227,7 +229,7 @@ def mass_and_force(
 
     def one(Qc, Qdc, Tc):
         d = _batched_derivatives(f_, Qc, Qdc, Tc, second=True)
-        rhs = d["dL_dq"] - torch.einsum("bij,bj->bi", d["C"], Qdc)
+        rhs = d["dL_dq"] - (d["C"] * Qdc[:, None, :]).sum(-1)  # C q̇ (bmm is slow on tiny blocks)
         if Tc is not None:
             rhs = rhs - d["dp_dt"]
         return d["M"], rhs
@@ -247,6 +249,7 @@ def accelerations(
     check: bool = True,
     max_condition: float | None = None,
     chunk_size: int | None = DEFAULT_CHUNK,
+    structure: bool = True,
 ) -> torch.Tensor:
     """q̈ from the Euler–Lagrange equations of ``L``.
 
@@ -260,6 +263,8 @@ def accelerations(
         max_condition: condition number above which M counts as singular
             (default ``eps**-0.75``: 5e11 in float64, 1.6e5 in float32).
         chunk_size: samples per evaluation (bounds memory); None for one pass.
+        structure: solve a diagonal or banded M (zero entries in every sample of a chunk)
+            by tensor arithmetic; False always factors a dense M (n > 4) with LAPACK.
 
     Returns:
         ``(..., n)`` tensor of accelerations, differentiable w.r.t. any parameters of L.
@@ -269,7 +274,7 @@ def accelerations(
 
     def one(Qc, Qdc, Tc):
         M, rhs = mass_and_force(f, Qc, Qdc, Tc, chunk_size=None)
-        return _solve_definite(M, rhs, Qc, Qdc, mc, check)
+        return _solve_definite(M, rhs, Qc, Qdc, mc, check, structure)
 
     out = _map_chunks(one, Q, Qd, T, chunk_size)
     return out.reshape(*lead, Q.shape[-1])

@@ -21,6 +21,8 @@ from discover.mechanics import (
 )
 from discover.systems import SYSTEMS, get_system
 
+import physics
+
 torch.set_num_threads(1)
 
 
@@ -85,6 +87,54 @@ def test_agrees_with_sympy_equations_of_motion(name):
     # and the Euler–Lagrange residual vanishes on the true accelerations
     res = euler_lagrange_residual(s.torch_lagrangian(), torch.tensor(q), torch.tensor(v), torch.tensor(expected), tt)
     assert res.abs().max() < 1e-9
+
+
+def banded_chain(n, band):
+    """Chain whose mass matrix has lower bandwidth ``band`` and depends on the state:
+    L = Σ ½(1 + ½xᵢ²)ẋᵢ² + Σ_{1≤d≤band} 0.15·cos(xᵢ − xᵢ₊d) ẋᵢẋᵢ₊d − ½Σ(xᵢ₊₁ − xᵢ)² − ½x₀²
+    (diagonally dominant, so M stays positive definite)."""
+    x = sympy.symbols(f"x0:{n}")
+    v = sympy.symbols([f"x{i}_dot" for i in range(n)])
+    T = sum((1 + x[i] ** 2 / 2) * v[i] ** 2 / 2 for i in range(n))
+    T += sum(sympy.Rational(15, 100) * sympy.cos(x[i] - x[i + d]) * v[i] * v[i + d]
+             for d in range(1, band + 1) for i in range(n - d))
+    V = sum((x[i + 1] - x[i]) ** 2 / 2 for i in range(n - 1)) + x[0] ** 2 / 2
+    return T - V, [str(c) for c in x]
+
+
+@pytest.mark.parametrize("n, band", [(6, 0), (6, 1), (7, 2), (9, 3), (7, 4)])
+def test_structured_mass_matrix_solves_agree_with_sympy(n, band):
+    """Diagonal and banded M (tensor-arithmetic Cholesky) and a band too wide for it (LAPACK)."""
+    expr, coords = banded_chain(n, band)
+    rng = np.random.default_rng(n * 10 + band)
+    q, v = rng.uniform(-1, 1, (2, 32, n))
+    f = physics.sympy_eom(expr, coords)  # SymPy's M and right-hand side, solved by NumPy
+    expected = np.stack([f(0.0, np.concatenate([a, b]))[n:] for a, b in zip(q, v)])
+    M = mass_matrix(expr, torch.tensor(q), torch.tensor(v), coordinates=coords)
+    i, j = torch.nonzero((M != 0).any(0), as_tuple=True)
+    assert int((i - j).abs().max()) == band  # the structure the solver sees
+    for structure in (True, False):
+        got = accelerations(expr, torch.tensor(q), torch.tensor(v), coordinates=coords, structure=structure)
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_indefinite_banded_mass_matrix_raises_at_the_right_sample():
+    expr, coords = banded_chain(6, 1)
+    x3 = sympy.Symbol("x3")
+    bad = expr - x3 ** 2 * sympy.Symbol("x3_dot") ** 2  # M₃₃ = 1 − 1.5 x₃² < 0 at sample 1 only
+    q = torch.tensor([[0.0] * 6, [0.1] * 3 + [3.0] + [0.1] * 2, [0.2] * 6], dtype=torch.float64)
+    with pytest.raises(SingularMassMatrixError, match="indefinite at sample 1"):
+        accelerations(bad, q, torch.ones_like(q), coordinates=coords)
+
+
+def test_gradcheck_through_the_banded_solve():
+    expr, coords = banded_chain(6, 2)
+    from discover.symbolic import sympy_to_torch
+
+    L, _ = sympy_to_torch(expr, coordinates=coords)
+    rng = np.random.default_rng(3)
+    q, v = (torch.tensor(a).requires_grad_(True) for a in rng.uniform(-1, 1, (2, 3, 6)))
+    assert torch.autograd.gradcheck(lambda q, v: accelerations(L, q, v), (q, v), eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------------------
@@ -304,3 +354,15 @@ def test_float32_stays_float32():
 def test_mismatched_shapes_are_rejected():
     with pytest.raises(ValueError, match="coordinates"):
         accelerations("x_dot**2/2 - x**2/2", torch.zeros(3, 1), torch.zeros(3, 2))
+
+
+def test_allocator_tuning_respects_the_opt_out(monkeypatch):
+    from discover import allocator
+
+    monkeypatch.setattr(allocator, "_done", None)
+    monkeypatch.setenv("DISCOVER_KEEP_MALLOC", "1")
+    assert allocator.keep_freed_memory() is False
+    monkeypatch.setattr(allocator, "_done", None)
+    monkeypatch.delenv("DISCOVER_KEEP_MALLOC")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")  # the user's own setting wins
+    assert allocator.keep_freed_memory() is False
