@@ -15,9 +15,11 @@ fixed thread count (default 2, set for torch and XLA alike before either runs):
     (``jax.jacfwd(jax.grad(L, 1), (0, 1))``: M and C from one Jacobian).  Plus one training step
     (loss = mean‖q̈ − target‖², gradient w.r.t. the weights, torch.optim.SGD step vs jax.grad and a
     plain SGD update, the whole step jitted).
-(2) cost vs dof: a chain of n masses with a state-dependent mass matrix and fixed walls,
-    L = Σ ½ m (1 + α x_i²) ẋ_i² − ½ k Σ (x_{i+1} − x_i)², α = 0.1, n = 2 … 64, the same formula
-    as a torch callable for ONE state and as a JAX function (jit(vmap(...))).
+(2) cost vs dof: a chain of n masses with a state-dependent (diagonal) mass matrix and fixed
+    walls, L = Σ ½ m (1 + α x_i²) ẋ_i² − ½ k Σ (x_{i+1} − x_i)², α = 0.1, n = 2 … 64, the same
+    formula as a torch callable for ONE state and as a JAX function (jit(vmap(...))); the engine
+    with its defaults (diagonal M found and divided) and with ``structure=False`` (dense solve).
+(3) the same curve for an n-link pendulum (unit masses and lengths): a dense M(q).
 
 Timings are medians of interleaved repeats (torch and JAX alternating) after warm-up.
 Writes ``jax.md`` (first line: the command), ``jax.json`` (raw timings) and ``jax.png`` into
@@ -84,6 +86,8 @@ def build_parser():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--chain-n", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    ap.add_argument("--pendulum-n", type=int, nargs="*", default=[2, 4, 8, 16, 32, 64],
+                    help="sizes of the n-link pendulum (dense mass matrix); none to skip it")
     ap.add_argument("--max-call-s", type=float, default=2.0,
                     help="a chain size whose first torch call takes longer runs at batch 1000")
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -146,6 +150,12 @@ def main(argv=None) -> int:
         row = bench_chain(n, args.batch, args.repeats, args.max_call_s, args.seed, log)
         row["ratio"] = ratios(row["qddot_per_s"])
         res["chain"].append(row)
+    log("n-link pendulum")
+    res["pendulum_chain"] = []
+    for n in args.pendulum_n:
+        row = bench_chain(n, args.batch, args.repeats, args.max_call_s, args.seed, log, system="pendulum_chain")
+        row["ratio"] = ratios(row["qddot_per_s"])
+        res["pendulum_chain"].append(row)
     res["load"]["after"] = {"uptime": uptime_line(), "load1": os.getloadavg()[0]}
     res["wall_s"] = time.perf_counter() - t_start
 

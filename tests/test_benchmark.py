@@ -35,3 +35,18 @@ def test_quick_run_writes_report(benchmark, tmp_path):
     # an existing output directory is not overwritten without --force
     with pytest.raises(SystemExit):
         benchmark.main(args)
+
+
+def test_benchmark_pendulum_chain_of_two_is_the_double_pendulum():
+    """The n-link pendulum of the JAX comparison, at n = 2, has the textbook double pendulum's q̈."""
+    import torch
+
+    from discover import accelerations
+    from discover.reports.benchmark_jax import pendulum_chain_lagrangian_torch
+    from discover.systems import get_system
+
+    s = get_system("double_pendulum")  # unit masses and lengths, g = 9.81
+    q, v = (torch.tensor(a) for a in s.sample_initial_states(16, 5))
+    expected = accelerations(s.lagrangian(), q, v, coordinates=s.coordinates)
+    got = accelerations(pendulum_chain_lagrangian_torch(), q, v)
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)

@@ -123,6 +123,35 @@ def chain_lagrangian_torch(m=CHAIN["m"], k=CHAIN["k"], alpha=CHAIN["alpha"]):
     return L
 
 
+def pendulum_chain_lagrangian_jax(q, v, g=9.81):
+    """n-link pendulum, unit masses and lengths, angles from the downward vertical: M is dense
+    (M_ij = Σ_{k ≥ max(i, j)} cos(θ_i − θ_j)) and depends on the state."""
+    import jax.numpy as jnp
+
+    xd = jnp.cumsum(jnp.cos(q) * v)  # bob velocities
+    yd = jnp.cumsum(jnp.sin(q) * v)
+    y = -jnp.cumsum(jnp.cos(q))  # bob heights
+    return 0.5 * jnp.sum(xd ** 2 + yd ** 2) - g * jnp.sum(y)
+
+
+def pendulum_chain_lagrangian_torch(g=9.81):
+    """The same n-link pendulum as a torch callable for ONE state."""
+    import torch
+
+    def L(q, v):
+        xd = torch.cumsum(torch.cos(q) * v, -1)
+        yd = torch.cumsum(torch.sin(q) * v, -1)
+        y = -torch.cumsum(torch.cos(q), -1)
+        return 0.5 * torch.sum(xd ** 2 + yd ** 2) - g * torch.sum(y)
+
+    return L
+
+
+#: the systems of the cost-vs-dof curves: (torch Lagrangian factory, JAX Lagrangian, state range)
+SYSTEMS = {"chain": (chain_lagrangian_torch, chain_lagrangian_jax, 0.5),
+           "pendulum_chain": (pendulum_chain_lagrangian_torch, pendulum_chain_lagrangian_jax, 0.5)}
+
+
 # ----------------------------------------------------------------------------------------
 # the measurements
 # ----------------------------------------------------------------------------------------
@@ -238,20 +267,24 @@ def bench_lnn(batch, repeats, lr, log):
     return out
 
 
-def bench_chain(n, batch, repeats, max_call_s, seed, log):
+def bench_chain(n, batch, repeats, max_call_s, seed, log, system="chain"):
+    """One point of a cost-vs-dof curve.  For the chain (diagonal M) the engine is timed twice:
+    with its defaults (the diagonal M is found and divided) and with ``structure=False`` (dense
+    Cholesky, the work JAX's ``jnp.linalg.solve`` does)."""
     import jax
     import jax.numpy as jnp
     import torch
 
     from discover import accelerations
 
-    L_t = chain_lagrangian_torch()
-    jfn = {form: jax.jit(jax.vmap(jax_qddot(chain_lagrangian_jax, form))) for form in ("paper", "fwd")}
+    make_t, L_j, span = SYSTEMS[system]
+    L_t = make_t()
+    jfn = {form: jax.jit(jax.vmap(jax_qddot(L_j, form))) for form in ("paper", "fwd")}
     rng = np.random.default_rng(seed + n)
 
     def data(b):
-        q = rng.uniform(-0.5, 0.5, (b, n)).astype(np.float32)
-        v = rng.uniform(-0.5, 0.5, (b, n)).astype(np.float32)
+        q = rng.uniform(-span, span, (b, n)).astype(np.float32)
+        v = rng.uniform(-span, span, (b, n)).astype(np.float32)
         return torch.from_numpy(q), torch.from_numpy(v), jnp.asarray(q), jnp.asarray(v)
 
     used = batch
@@ -268,11 +301,13 @@ def bench_chain(n, batch, repeats, max_call_s, seed, log):
            "torch_1thread": one_thread(lambda: accelerations(L_t, Q, V)),
            "jax_paper": lambda: jfn["paper"](Qj, Vj).block_until_ready(),
            "jax_fwd": lambda: jfn["fwd"](Qj, Vj).block_until_ready()}
+    if system == "chain":
+        fns["torch_dense"] = lambda: accelerations(L_t, Q, V, structure=False)
     sec = time_interleaved(fns, repeats)
-    row = {"n": n, "batch": used, "timings": sec,
+    row = {"system": system, "n": n, "batch": used, "timings": sec,
            "qddot_per_s": {k: used / v["median_s"] for k, v in sec.items()},
            "max_abs_dqddot": diff, "max_abs_qddot": float(qdd_t.abs().max())}
-    log(f"  chain n={n:3d} B={used}: " + "  ".join(f"{k} {v:.3g}/s" for k, v in row["qddot_per_s"].items())
+    log(f"  {system} n={n:3d} B={used}: " + "  ".join(f"{k} {v:.3g}/s" for k, v in row["qddot_per_s"].items())
         + f"  |Δq̈| {max(diff.values()):.2g}")
     return row
 
@@ -280,5 +315,8 @@ def bench_chain(n, batch, repeats, max_call_s, seed, log):
 def ratios(qps: dict) -> dict:
     """torch/JAX throughput ratios: against each JAX form and against the faster one."""
     best = max(qps["jax_paper"], qps["jax_fwd"])
-    return {"vs_jax_paper": qps["torch"] / qps["jax_paper"], "vs_jax_fwd": qps["torch"] / qps["jax_fwd"],
-            "vs_best_jax": qps["torch"] / best, "torch_1thread_vs_best_jax": qps["torch_1thread"] / best}
+    out = {"vs_jax_paper": qps["torch"] / qps["jax_paper"], "vs_jax_fwd": qps["torch"] / qps["jax_fwd"],
+           "vs_best_jax": qps["torch"] / best, "torch_1thread_vs_best_jax": qps["torch_1thread"] / best}
+    if "torch_dense" in qps:
+        out["dense_vs_best_jax"] = qps["torch_dense"] / best
+    return out

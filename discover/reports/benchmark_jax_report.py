@@ -16,17 +16,26 @@ def plot(path, res):
     ns = [r["n"] for r in rows]
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for key, lab, mk in (("torch", "torch: discover.accelerations", "o"),
+                         ("torch_dense", "torch, structure=False (dense solve)", "v"),
                          ("jax_paper", "JAX jit: hessian + jacobian∘jacobian", "s"),
                          ("jax_fwd", "JAX jit: jacfwd∘grad", "^")):
         ax[0].loglog(ns, [r["qddot_per_s"][key] for r in rows], mk + "-", label=lab)
+    pend = res.get("pendulum_chain") or []
+    if pend:
+        pn = [r["n"] for r in pend]
+        ax[0].loglog(pn, [r["qddot_per_s"]["torch"] for r in pend], "o:", color="C0", label="n-link pendulum: torch")
+        ax[0].loglog(pn, [max(r["qddot_per_s"]["jax_paper"], r["qddot_per_s"]["jax_fwd"]) for r in pend], "s:",
+                     color="C2", label="n-link pendulum: faster JAX")
     ax[0].set_xlabel("degrees of freedom n")
     ax[0].set_ylabel("q̈ per second")
-    ax[0].set_title("chain (α = 0.1), float32, 2 threads")
+    ax[0].set_title("chain (α = 0.1) and n-link pendulum, float32, 2 threads")
     ax[0].legend(fontsize=8)
     ax[1].semilogx(ns, [r["ratio"]["vs_jax_paper"] for r in rows], "s-", label="torch / JAX (paper form)")
     ax[1].semilogx(ns, [r["ratio"]["vs_best_jax"] for r in rows], "^-", label="torch / faster JAX form")
-    ax[1].semilogx(ns, [r["ratio"]["torch_1thread_vs_best_jax"] for r in rows], "x--",
-                   label="torch 1 thread / faster JAX (sensitivity)")
+    ax[1].semilogx(ns, [r["ratio"]["dense_vs_best_jax"] for r in rows], "v-",
+                   label="torch dense solve / faster JAX")
+    if pend:
+        ax[1].semilogx(pn, [r["ratio"]["vs_best_jax"] for r in pend], "o:", label="n-link pendulum (dense M)")
     ax[1].axhline(0.75, color="k", ls=":", lw=1)
     ax[1].plot([32], [0.75], "k*", ms=10, label="target at n = 32: ≥ 0.75")
     lnn = res["lnn"]["ratio"]
@@ -69,8 +78,18 @@ def write_report(command, res) -> str:
                  f"{c['vs_best_jax']:.2f}× (faster JAX form).** Target torch ≥ 0.75× JAX: "
                  f"{_met(c['vs_best_jax'], 0.75)} against the faster JAX form; {_met(c['vs_jax_paper'], 0.75)} "
                  f"against the paper form. max |Δq̈| = {max(ch32['max_abs_dqddot'].values()):.2g}.")
+    if ch32:
+        L.append(f"- The chain's M is diagonal and the engine finds that and divides; forced to the dense "
+                 f"Cholesky (`structure=False`, the work `jnp.linalg.solve` does) the n = 32 ratio is "
+                 f"{ch32['ratio']['dense_vs_best_jax']:.2f}×.")
     L.append("- Chain ratio torch/(faster JAX) per n: " + ", ".join(
-        f"n={row['n']}: {row['ratio']['vs_best_jax']:.2f}" for row in res["chain"]) + ".")
+        f"n={row['n']}: {row['ratio']['vs_best_jax']:.2f}" for row in res["chain"])
+        + "; with the dense solve: " + ", ".join(
+        f"n={row['n']}: {row['ratio']['dense_vs_best_jax']:.2f}" for row in res["chain"]) + ".")
+    pend = res.get("pendulum_chain") or []
+    if pend:
+        L.append("- **n-link pendulum (dense M(q))**, ratio torch/(faster JAX) per n: " + ", ".join(
+            f"n={row['n']}: {row['ratio']['vs_best_jax']:.2f}" for row in pend) + ".")
     L.append("- Sensitivity (not the target setting): the same torch calls with ONE torch thread, JAX still on "
              f"2 threads, interleaved in the same rounds: LNN {r['torch_1thread_vs_best_jax']:.2f}×; chain " + ", ".join(
                  f"n={row['n']}: {row['ratio']['torch_1thread_vs_best_jax']:.2f}" for row in res["chain"])
@@ -92,8 +111,10 @@ def write_report(command, res) -> str:
     L.append(f"- Timing: {res['args']['repeats']} interleaved repeats (torch, JAX paper form, JAX fwd form "
              "alternating), 2 warm-up calls each first (JIT compilation excluded); median per call. "
              "Every JAX call ends in `block_until_ready()`.")
-    L.append("- torch: `discover.accelerations(L, Q, V)` with its defaults (mass-matrix check on, chunk 65536), "
-             "L written for ONE state. JAX: jit(vmap(per-state q̈)) with `jnp.linalg.solve`, no check; "
+    L.append("- torch: `discover.accelerations(L, Q, V)` with its defaults (mass-matrix check on, chunk 65536, "
+             "`structure=True`: a diagonal or narrow-band M, read off the batch, is solved by tensor arithmetic, "
+             "a dense one by LAPACK's batched Cholesky), L written for ONE state; the engine raises glibc's "
+             "mmap/trim thresholds on its first call (`discover/allocator.py`). JAX: jit(vmap(per-state q̈)) with `jnp.linalg.solve`, no check; "
              "*paper form* = `jax.hessian(L, 1)` for M and `jax.jacobian(jax.jacobian(L, 1), 0)` for C "
              "(as in the LNN paper's code), *fwd form* = `jax.jacfwd(jax.grad(L, 1), argnums=(0, 1))` "
              "giving C and M in one forward-over-reverse Jacobian.")
@@ -110,6 +131,9 @@ def write_report(command, res) -> str:
              "(`torch.cat` with wall zeros) and JAX (`jnp.pad`); states uniform in [−0.5, 0.5]. Batch 10⁴, "
              f"reduced to 10³ for an n where one torch call took > {res['args']['max_call_s']:g} s "
              "(the table's batch column says which).")
+    L.append("- n-link pendulum: unit masses and lengths, g = 9.81, angles θ_i from the vertical; bob velocities "
+             "by cumulative sums (`torch.cumsum` / `jnp.cumsum`), so M_ij = Σ_{k ≥ max(i,j)} cos(θ_i − θ_j) is "
+             "dense and state-dependent; states uniform in [−0.5, 0.5].")
     L += ["", "## LNN MLP (n = 2)", "",
           "| | torch engine | JAX paper form | JAX fwd form |", "|---|---|---|---|"]
     L.append("| q̈/s (inference) | " + " | ".join(f"{qps[k]:.3g}" for k in ("torch", "jax_paper", "jax_fwd")) + " |")
@@ -123,14 +147,26 @@ def write_report(command, res) -> str:
     L.append("| training torch/JAX | 1 | " + " | ".join(f"{sps['torch'] / sps[k]:.2f}" for k in ("jax_paper", "jax_fwd")) + " |")
     L.append("| max rel. Δ weight gradient | – | " + " | ".join(
         f"{tr['max_rel_dgrad_weights'][k]:.2g}" for k in ("paper", "fwd")) + " |")
-    L += ["", "## Chain of n masses (cost vs dof)", "",
-          "| n | batch | torch q̈/s | JAX paper q̈/s | JAX fwd q̈/s | torch/JAX paper | torch/JAX fwd | torch 1 thread q̈/s | max abs Δq̈ | max abs q̈ |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+    L += ["", "## Chain of n masses (cost vs dof, diagonal M)", "",
+          "| n | batch | torch q̈/s | torch dense-solve q̈/s | JAX paper q̈/s | JAX fwd q̈/s | torch/JAX paper | "
+          "torch/JAX fwd | dense-solve/faster JAX | torch 1 thread q̈/s | max abs Δq̈ | max abs q̈ |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in res["chain"]:
         q = row["qddot_per_s"]
-        L.append(f"| {row['n']} | {row['batch']} | {q['torch']:.3g} | {q['jax_paper']:.3g} | {q['jax_fwd']:.3g} | "
-                 f"{row['ratio']['vs_jax_paper']:.2f} | {row['ratio']['vs_jax_fwd']:.2f} | {q['torch_1thread']:.3g} | "
+        L.append(f"| {row['n']} | {row['batch']} | {q['torch']:.3g} | {q['torch_dense']:.3g} | {q['jax_paper']:.3g} | "
+                 f"{q['jax_fwd']:.3g} | {row['ratio']['vs_jax_paper']:.2f} | {row['ratio']['vs_jax_fwd']:.2f} | "
+                 f"{row['ratio']['dense_vs_best_jax']:.2f} | {q['torch_1thread']:.3g} | "
                  f"{max(row['max_abs_dqddot'].values()):.2g} | {row['max_abs_qddot']:.3g} |")
+    if pend:
+        L += ["", "## n-link pendulum (cost vs dof, dense M)", "",
+              "| n | batch | torch q̈/s | JAX paper q̈/s | JAX fwd q̈/s | torch/JAX paper | torch/JAX fwd | "
+              "torch 1 thread q̈/s | max abs Δq̈ | max abs q̈ |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for row in pend:
+            q = row["qddot_per_s"]
+            L.append(f"| {row['n']} | {row['batch']} | {q['torch']:.3g} | {q['jax_paper']:.3g} | {q['jax_fwd']:.3g} | "
+                     f"{row['ratio']['vs_jax_paper']:.2f} | {row['ratio']['vs_jax_fwd']:.2f} | "
+                     f"{q['torch_1thread']:.3g} | {max(row['max_abs_dqddot'].values()):.2g} | "
+                     f"{row['max_abs_qddot']:.3g} |")
     L += ["", "![throughput and ratio vs n](jax.png)", "",
           "## Load", "",
           f"- before: `{res['load']['before']['uptime']}`",
