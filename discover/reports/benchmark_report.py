@@ -159,8 +159,9 @@ def write_report(tmp, command, res, args):
                      f"{r['engine_s']:.2f} s vs lambdified {r['lambdified_s']:.2f} s (ratio {r['ratio_engine_over_lambdified']:.2f}).")
 
     lines.append("\n## (a) q̈ throughput\n")
-    lines.append("Methods: **engine** = `discover.accelerations` (reverse-mode autograd of the batch-summed L, all rows of M and C in one vectorized backward pass; Cholesky "
-                 "with the singular-M check on); **naive** = baseline written in this benchmark, one "
+    lines.append("Methods: **engine** = `discover.accelerations` (reverse-mode autograd of the batch-summed L, all rows of M and C in one vectorized backward pass; "
+                 "the singular-M check on; a diagonal M divided, a band ≤ 3 wide or n ≤ 4 factored entry by entry "
+                 "over the batch, a wider one by LAPACK's Cholesky); **naive** = baseline written in this benchmark, one "
                  "`torch.autograd.grad` per component for the rows of M and C; **lambdified** = M, C, ∂L/∂q "
                  "derived by SymPy from the system's Lagrangian, `lambdify(..., 'numpy', cse=True)`, structural "
                  "zeros skipped, batched `np.linalg.solve` (the hand-derived reference; derivation time is a "
