@@ -218,20 +218,25 @@ def _map_chunks(fn, Q, Qd, T, chunk):
 # public API
 # ----------------------------------------------------------------------------------------
 def mass_and_force(
-    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK
+    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(M, f)`` with M = ∂²L/∂q̇² ``(..., n, n)`` and f = ∂L/∂q − C q̇ − ∂²L/∂q̇∂t ``(..., n)``.
 
     The Euler–Lagrange equations read M q̈ = f; both are linear in L, which the library fit
-    uses to evaluate many candidate models from one pass over the terms.
+    uses to evaluate many candidate models from one pass over the terms.  With a Rayleigh
+    dissipation function ``dissipation`` = R(q, q̇) (a callable for one state, like L), the
+    equations are d/dt ∂L/∂q̇ − ∂L/∂q = −∂R/∂q̇ and f includes −∂R/∂q̇.
     """
     f_, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
+    R = None if dissipation is None else as_torch_lagrangian(dissipation, coordinates=coordinates)[0]
 
     def one(Qc, Qdc, Tc):
         d = _batched_derivatives(f_, Qc, Qdc, Tc, second=True)
         rhs = d["dL_dq"] - (d["C"] * Qdc[:, None, :]).sum(-1)  # C q̇ (bmm is slow on tiny blocks)
         if Tc is not None:
             rhs = rhs - d["dp_dt"]
+        if R is not None:
+            rhs = rhs - _batched_derivatives(R, Qc, Qdc, None, second=False)["dL_dqdot"]
         return d["M"], rhs
 
     M, f = _map_chunks(one, Q, Qd, T, chunk_size)
@@ -250,6 +255,7 @@ def accelerations(
     max_condition: float | None = None,
     chunk_size: int | None = DEFAULT_CHUNK,
     structure: bool = True,
+    dissipation=None,
 ) -> torch.Tensor:
     """q̈ from the Euler–Lagrange equations of ``L``.
 
@@ -265,6 +271,8 @@ def accelerations(
         chunk_size: samples per evaluation (bounds memory); None for one pass.
         structure: solve a diagonal or banded M (zero entries in every sample of a chunk)
             by tensor arithmetic; False always factors a dense M (n > 4) with LAPACK.
+        dissipation: optional Rayleigh function R(q, q̇) for one state (e.g. ½ Σ cᵢ q̇ᵢ²):
+            the generalized friction force −∂R/∂q̇ joins the right-hand side.
 
     Returns:
         ``(..., n)`` tensor of accelerations, differentiable w.r.t. any parameters of L.
@@ -273,7 +281,7 @@ def accelerations(
     mc = max_condition if max_condition is not None else _max_condition(Q.dtype)
 
     def one(Qc, Qdc, Tc):
-        M, rhs = mass_and_force(f, Qc, Qdc, Tc, chunk_size=None)
+        M, rhs = mass_and_force(f, Qc, Qdc, Tc, chunk_size=None, dissipation=dissipation)
         return _solve_definite(M, rhs, Qc, Qdc, mc, check, structure)
 
     out = _map_chunks(one, Q, Qd, T, chunk_size)

@@ -19,6 +19,8 @@ from .prepare import Prepared, prepare_trajectories, split_trajectories as _spli
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
+from . import dissipation as damping
+from .dissipation import rayleigh, rayleigh_expr
 from .weak import test_functions, weak_columns, weak_validation_error
 
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
@@ -53,6 +55,8 @@ class SparseLagrangian:
             validation error does not get worse (``refinement_`` says what happened).
         refine_steps, l1: Adam steps and L1 weight of the refinement.
         device: where the refinement runs ("cpu" or "cuda").
+        dissipation: also fit linear friction, a Rayleigh function R = ½ Σ cᵢ q̇ᵢ² beside L
+            (:mod:`discover.dissipation`); each cᵢ is selected or dropped like a library term.
         seed: for the train/validation split and random gauge states.
         verbose: progress output.
     """
@@ -60,7 +64,7 @@ class SparseLagrangian:
     def __init__(self, library: Library | None = None, *, method: str = "auto", differentiator="auto",
                  parsimony: float = 0.25, validation: float = 0.25, max_samples: int = 4000,
                  max_terms: int = 400, refine: bool = False, refine_steps: int = 300, l1: float = 0.0,
-                 device: str = "cpu", seed: int = 0, verbose: bool = False):
+                 device: str = "cpu", dissipation: bool = False, seed: int = 0, verbose: bool = False):
         self.library = library
         self.method = method
         self.differentiator = differentiator
@@ -72,6 +76,7 @@ class SparseLagrangian:
         self.refine_steps = refine_steps
         self.l1 = l1
         self.device = device
+        self.dissipation = dissipation
         self.seed = seed
         self.verbose = verbose
 
@@ -122,7 +127,12 @@ class SparseLagrangian:
                 "or could not carry the normalization"
             )
         chosen = _select(results, self.parsimony)
-        self.refinement_ = self._refine(chosen, train, val, torch_dtype) if self.refine else None
+        self.damping_ = np.asarray(chosen.get("damping", np.zeros(n)), float)
+        self.refinement_ = None
+        if self.refine and np.any(self.damping_):
+            self.refinement_ = {"skipped": "the q̈-loss refinement does not fit friction"}
+        elif self.refine:
+            self.refinement_ = self._refine(chosen, train, val, torch_dtype)
         self.candidates_ = sorted(results, key=lambda c: (c["n_terms"], c["val_error"]))
         self.library_name_ = chosen["tier"]
         self.terms_ = chosen["terms"]
@@ -149,6 +159,8 @@ class SparseLagrangian:
         }
         if self.refinement_ is not None:
             self.metrics_["refinement"] = self.refinement_
+        if self.dissipation:
+            self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
         return self
 
     def _fit_tier(self, ts: TermSet, train, val, gauge_states, method, dtype):
@@ -179,6 +191,12 @@ class SparseLagrangian:
         qa = torch.as_tensor(_stack(train, "q"), dtype=dtype)
         va = torch.as_tensor(_stack(train, "qdot"), dtype=dtype)
         A_norm = ts.velocity_hessian_mean(qa, va).detach().numpy()  # (n, K)
+        if self.dissipation:  # friction coefficients: n more columns, outside the normalization
+            D = (damping.strong_columns(qd) if method == "strong" else
+                 np.concatenate([damping.weak_columns(p.q_obs, p.tf) for p in train], 0))
+            Theta = np.hstack([Theta, D.reshape(-1, n)])
+            A_norm = np.hstack([A_norm, np.zeros((n, n))])
+            kept = kept + [K + j for j in range(n)]
         # 3. candidate supports for each normalization, screened by training residual
         seen, cands = set(), []
         for i in range(n):
@@ -192,7 +210,7 @@ class SparseLagrangian:
         T = lambda x: torch.as_tensor(x, dtype=dtype)
         used = sorted({k for c in cands for k in c["support"]})
         position = {k: j for j, k in enumerate(used)}
-        val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot), used) for p in val]
+        val_cols = [_validation_columns(ts, T(p.q), T(p.qdot), used) for p in val]
         out = []
         for c in cands:
             S = list(c["support"])
@@ -200,9 +218,12 @@ class SparseLagrangian:
             err = weak_validation_error(val_cols, [position[k] for k in S], coef, val)
             if err is None:
                 continue
-            exprs = [ts.exprs[k] for k in S]
+            exprs = [ts.exprs[k] for k in S if k < K]
+            damp = np.zeros(n)
+            damp[[k - K for k in S if k >= K]] = coef[[j for j, k in enumerate(S) if k >= K]]
             out.append({
-                "norm": c["norm"], "terms": exprs, "coef": coef, "n_terms": len(S),
+                "norm": c["norm"], "terms": exprs, "coef": coef[[j for j, k in enumerate(S) if k < K]],
+                "damping": damp, "n_terms": len(S),
                 "val_error": err, "train_residual": c["train_residual"],
                 "mixed": sum(_mixed_velocity(e, self.coordinates_) for e in exprs),
             })
@@ -261,6 +282,8 @@ class SparseLagrangian:
         self.termset_ = TermSet(self.terms_, self.coordinates_)
         self._xi = torch.as_tensor(np.asarray(self.coef_, float), dtype=torch.float64)
         self._L = self.termset_.lagrangian(self._xi)
+        damp = getattr(self, "damping_", None)
+        self._R = rayleigh(damp) if damp is not None and np.any(damp) else None
 
     def torch_lagrangian(self):
         """L(q, q̇) for one state as a torch callable."""
@@ -270,9 +293,14 @@ class SparseLagrangian:
         """The fitted Lagrangian as a SymPy expression (coefficients rounded to ``digits``)."""
         return build_lagrangian(self.terms_, self.coef_, digits=digits)
 
+    def rayleigh(self, *, digits: int = 6) -> sympy.Expr:
+        """The fitted Rayleigh dissipation function ½ Σ cᵢ q̇ᵢ² (0 without friction)."""
+        return rayleigh_expr(self.damping_, self.coordinates_, digits=digits)
+
     def acceleration(self, q, qdot):
-        """q̈ of the fitted L at states (..., n): numpy in → numpy out, torch in → torch out."""
-        return _numpy_or_torch(lambda a, b: accelerations(self._L, a, b), q, qdot)
+        """q̈ of the fitted L (and friction) at states (..., n): numpy in → numpy out, torch in →
+        torch out."""
+        return _numpy_or_torch(lambda a, b: accelerations(self._L, a, b, dissipation=self._R), q, qdot)
 
     def energy(self, q, qdot):
         return _numpy_or_torch(lambda a, b: energy(self._L, a, b), q, qdot)
@@ -282,9 +310,11 @@ class SparseLagrangian:
         from .integrate import rollout
 
         is_np = not isinstance(q0, torch.Tensor)
+        friction = None if self._R is None else (lambda q, v, t: accelerations(self._L, q, v, dissipation=self._R))
         out = rollout(self._L, torch.as_tensor(np.asarray(q0) if is_np else q0, dtype=torch.float64),
                       torch.as_tensor(np.asarray(qdot0) if is_np else qdot0, dtype=torch.float64),
-                      torch.as_tensor(np.asarray(t) if is_np else t, dtype=torch.float64), method=method)
+                      torch.as_tensor(np.asarray(t) if is_np else t, dtype=torch.float64), method=method,
+                      acceleration=friction)
         q, qd = out.q, out.qdot
         return (q.detach().numpy(), qd.detach().numpy()) if is_np else (q, qd)
 
@@ -303,7 +333,9 @@ class SparseLagrangian:
             "normalization": self.normalization_,
             "normalization_coordinates": self.normalization_coordinates_,
             "metrics": self.metrics_,
-        }
+        } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
+                              "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}}
+             if self.dissipation or np.any(self.damping_) else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> "SparseLagrangian":
@@ -318,6 +350,8 @@ class SparseLagrangian:
         m.normalization_coordinate_ = m.normalization_coordinates_[0]
         m.metrics_ = d.get("metrics", {})
         m.library_name_ = m.metrics_.get("library")
+        coefs = (d.get("dissipation") or {}).get("coefficients", {})
+        m.damping_ = np.array([coefs.get(c, 0.0) for c in m.coordinates_], float)
         m._build()
         return m
 
@@ -330,6 +364,20 @@ def _numpy_or_torch(fn, q, qdot):
         return fn(q, qdot)
     out = fn(torch.as_tensor(np.asarray(q, float)), torch.as_tensor(np.asarray(qdot, float)))
     return out.detach().numpy()
+
+
+def _validation_columns(ts: TermSet, q, qdot, used):
+    """(M_k, f_k) columns on validation states for the support indices ``used`` (sorted): library
+    terms (index < len(ts)) through the engine, friction coefficients after them."""
+    K = len(ts)
+    lib = [k for k in used if k < K]
+    fr = [k - K for k in used if k >= K]
+    Mc, fc = ts.mass_force_columns(q, qdot, lib) if lib else (q.new_zeros(*q.shape, q.shape[-1], 0),
+                                                              q.new_zeros(*q.shape, 0))
+    if fr:
+        Md, fd = damping.force_columns(qdot)
+        Mc, fc = torch.cat([Mc, Md[..., fr]], -1), torch.cat([fc, fd[..., fr]], -1)
+    return Mc, fc
 
 
 def _random_states(prepared, rng, dtype, n_states: int = 400):
