@@ -204,7 +204,7 @@ class SparseLagrangian:
                 continue
             proposal = independent_blocks(Theta, A_norm, kept, i)
             for rows in [[i]] + ([proposal] if len(proposal) > 1 else []):
-                self._propose(Theta, A_norm, kept, rows, seen, cands)
+                self._propose(Theta, A_norm, kept, rows, seen, cands, friction=list(range(K, Theta.shape[1])))
         # 4. validation of each candidate: M and f are linear in ξ, so the per-term columns on the
         #    validation states are computed once and every candidate costs one batched solve
         T = lambda x: torch.as_tensor(x, dtype=dtype)
@@ -231,10 +231,16 @@ class SparseLagrangian:
         return out
 
     @staticmethod
-    def _propose(Theta, A_norm, kept, rows, seen, cands):
-        """Candidate supports and coefficients under the normalization rows of ``rows``."""
+    def _propose(Theta, A_norm, kept, rows, seen, cands, friction=()):
+        """Candidate supports and coefficients under the normalization rows of ``rows``; with
+        ``friction`` (the friction columns) each support is also tried with all and with none
+        of them (their effect on the residual is small, so the paths often drop them early)."""
         a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
         supports, R, colscale = candidate_supports(Theta, a, kept)
+        if friction:
+            fr = set(friction)
+            supports = list(dict.fromkeys(tuple(sorted(v)) for S in supports
+                                          for v in (set(S), set(S) - fr, set(S) | fr) if v - fr))
         a_s = a / colscale
         by_size: dict[int, list] = {}
         for S in supports:

@@ -54,6 +54,8 @@ def parse_args(argv):
                         "kept only if the validation error does not grow")
     p.add_argument("--l1", type=float, default=0.0, help="L1 weight of the --refine step (0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (refinement and MLP training)")
+    p.add_argument("--dissipation", action="store_true",
+                   help="also fit linear friction, R = ½ Σ c_i q̇_i² (reported beside L)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -121,6 +123,7 @@ def main(argv=None) -> int:
             sparse_model = SparseLagrangian(library, method=args.method, differentiator=args.differentiator,
                                             parsimony=args.parsimony, validation=args.validation,
                                             refine=args.refine, l1=args.l1, device=args.device,
+                                            dissipation=args.dissipation,
                                             seed=args.seed, verbose=not args.quiet).fit(data)
         warns += sorted({str(w.message) for w in caught})
         err = sparse_model.metrics_["validation_weak_acceleration_error"]

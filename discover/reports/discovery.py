@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from ..symbolic import equations_of_motion, to_latex
+from ..symbolic import equations_of_motion, to_latex, velocity_name
 
 __all__ = ["evaluate", "write_report"]
 
@@ -138,7 +138,15 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         lines += ["## Lagrangian", "", f"$$L = {to_latex(L, coords)}$$", "", "```", f"L = {L}", "```", "",
                   f"Normalization: {model.normalization_} (L and cL give the same motion, and "
                   "terms whose Euler–Lagrange equations vanish identically are dropped).", ""]
+        R = model.rayleigh() if getattr(model, "dissipation", False) or np.any(getattr(model, "damping_", 0)) else None
         eqs = equations_of_motion(L, coords)
+        if R is not None:
+            lines += ["## Dissipation (Rayleigh function)", "", f"$$R = {to_latex(R, coords)}$$", "",
+                      "```", f"R = {R}", "```", "",
+                      "Linear friction fitted beside L (same normalization): the equations of motion are "
+                      "d/dt ∂L/∂q̇ − ∂L/∂q + ∂R/∂q̇ = 0, and energy is not conserved.", ""]
+            vs = [sympy.Symbol(velocity_name(c)) for c in coords]
+            eqs = [sympy.Eq(e.lhs + sympy.diff(R, v), 0) for e, v in zip(eqs, vs)]
         lines += ["## Equations of motion", ""]
         lines += [f"$${to_latex(e.lhs, coords)} = 0$$" for e in eqs] + [""]
         lines += ["Plain text:", "", "```"] + [f"{e.lhs} = 0" for e in eqs] + ["```", ""]
