@@ -15,7 +15,7 @@ import sympy
 import torch
 
 from .library import Library, TermSet, complexity, default_tiers
-from .prepare import Prepared, prepare_trajectories, split_trajectories as _split, stack as _stack
+from .prepare import Prepared, prepare_trajectories, random_states, split_trajectories as _split, stack as _stack
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
@@ -100,7 +100,7 @@ class SparseLagrangian:
             p.tf = test_functions(p.t, overlap=0.75)
         tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
         rng = np.random.default_rng(self.seed)
-        gauge_states = _random_states(prepared, rng, torch_dtype)
+        gauge_states = random_states(prepared, rng, torch_dtype)
 
         results = []
         self.tiers_ = []
@@ -210,7 +210,7 @@ class SparseLagrangian:
         T = lambda x: torch.as_tensor(x, dtype=dtype)
         used = sorted({k for c in cands for k in c["support"]})
         position = {k: j for j, k in enumerate(used)}
-        val_cols = [_validation_columns(ts, T(p.q), T(p.qdot), used) for p in val]
+        val_cols = [damping.validation_columns(ts, T(p.q), T(p.qdot), used) for p in val]
         out = []
         for c in cands:
             S = list(c["support"])
@@ -370,34 +370,6 @@ def _numpy_or_torch(fn, q, qdot):
         return fn(q, qdot)
     out = fn(torch.as_tensor(np.asarray(q, float)), torch.as_tensor(np.asarray(qdot, float)))
     return out.detach().numpy()
-
-
-def _validation_columns(ts: TermSet, q, qdot, used):
-    """(M_k, f_k) columns on validation states for the support indices ``used`` (sorted): library
-    terms (index < len(ts)) through the engine, friction coefficients after them."""
-    K = len(ts)
-    lib = [k for k in used if k < K]
-    fr = [k - K for k in used if k >= K]
-    Mc, fc = ts.mass_force_columns(q, qdot, lib) if lib else (q.new_zeros(*q.shape, q.shape[-1], 0),
-                                                              q.new_zeros(*q.shape, 0))
-    if fr:
-        Md, fd = damping.force_columns(qdot)
-        Mc, fc = torch.cat([Mc, Md[..., fr]], -1), torch.cat([fc, fd[..., fr]], -1)
-    return Mc, fc
-
-
-def _random_states(prepared, rng, dtype, n_states: int = 400):
-    """Generic states for gauge detection: q, q̇ uniform over the data's ranges, random q̈."""
-    q = np.concatenate([p.q for p in prepared])
-    qd = np.concatenate([p.qdot for p in prepared])
-    qdd = np.concatenate([p.qddot for p in prepared])
-    lo, hi = q.min(0), q.max(0)
-    vmax = np.abs(qd).max(0) + 1e-12
-    Q = rng.uniform(lo, hi, size=(n_states, q.shape[1]))
-    V = rng.uniform(-vmax, vmax, size=(n_states, q.shape[1]))
-    A = rng.normal(size=(n_states, q.shape[1])) * (qdd.std(0) + 1e-12)
-    T = lambda x: torch.as_tensor(x, dtype=dtype)
-    return T(Q), T(V), T(A)
 
 
 def _qddot_error(model, prepared) -> float:
