@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-rel", type=_nonnegative, default=0.0,
                    help="Gaussian σ on positions relative to each coordinate's std (0)")
     p.add_argument("--velocities", action="store_true", help="also write exact <coord>_dot columns")
+    p.add_argument("--friction", type=_nonnegative, default=0.0,
+                   help="linear friction c: force −c q̇ on every coordinate (0; rk4 or euler)")
     p.add_argument("--seed", type=int, default=0, help="random seed for initial states and noise (0)")
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
@@ -93,19 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def simulate(system, *, n_traj: int, dt: float, duration: float, substeps: int, method: str,
-             seed: int, noise: float = 0.0, noise_rel: float = 0.0, velocities: bool = False):
-    """A ``pandas.DataFrame`` of ``n_traj`` trajectories of ``system`` (see module docstring)."""
+             seed: int, noise: float = 0.0, noise_rel: float = 0.0, velocities: bool = False,
+             friction: float = 0.0):
+    """A ``pandas.DataFrame`` of ``n_traj`` trajectories of ``system`` (see module docstring);
+    ``friction`` c > 0 adds the force −c q̇ (Rayleigh function ½ c Σ q̇ᵢ²; explicit methods)."""
     import pandas as pd
     import torch
 
+    from discover import accelerations
+    from discover.dissipation import rayleigh
     from discover.integrate import rollout
 
     rng = np.random.default_rng(seed)
     q0, qdot0 = system.sample_initial_states(n_traj, rng)
     n_steps = int(round(duration / dt))
     t = np.arange(n_steps + 1) * dt
+    forced = None
+    if friction:
+        L, R = system.torch_lagrangian(), rayleigh([friction] * len(system.coordinates))
+        forced = lambda q, v, tt: accelerations(L, q, v, tt if system.time_dependent else None, dissipation=R)
     out = rollout(system, torch.as_tensor(q0), torch.as_tensor(qdot0), torch.as_tensor(t),
-                  method=method, substeps=substeps, compute_energy=False)
+                  method=method, substeps=substeps, compute_energy=False, acceleration=forced)
     q, qdot = out.q.numpy(), out.qdot.numpy()  # (T, n_traj, n)
     if noise or noise_rel:
         sigma = np.hypot(noise, noise_rel * q.reshape(-1, q.shape[-1]).std(0))
@@ -154,11 +164,14 @@ def main(argv=None) -> int:
         parser.error(f"directory {directory} does not exist")
     if args.dt * args.substeps <= 0 or args.duration < args.dt:
         parser.error("--duration must be at least one --dt")
+    if args.friction and args.method == "variational":
+        parser.error("--friction needs an explicit method (--method rk4 or euler)")
 
     try:
         frame = simulate(system, n_traj=args.n_traj, dt=args.dt, duration=args.duration,
                          substeps=args.substeps, method=args.method, seed=args.seed,
-                         noise=args.noise, noise_rel=args.noise_rel, velocities=args.velocities)
+                         noise=args.noise, noise_rel=args.noise_rel, velocities=args.velocities,
+                         friction=args.friction)
     except (ValueError, RuntimeError) as exc:  # singular mass matrix, Newton failure, …
         print(f"{parser.prog}: simulation failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

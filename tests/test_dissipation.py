@@ -80,3 +80,23 @@ def test_friction_survives_save_and_load(tmp_path):
     np.testing.assert_allclose(back.damping_, m.damping_, rtol=1e-12)
     q, v = np.array([[0.3], [1.0]]), np.array([[0.5], [-0.2]])
     np.testing.assert_allclose(back.acceleration(q, v), m.acceleration(q, v), rtol=1e-10)
+
+
+def test_cli_dissipation_writes_the_rayleigh_function(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = damped_pendulum_set(n_traj=3, duration=4.0)
+    rows = ["t,traj,theta"] + [f"{t:.6f},{tr.id},{q:.12g}" for tr in data.trajectories
+                                for t, q in zip(tr.t, tr.q[:, 0])]
+    csv = tmp_path / "damped.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    script = Path(__file__).resolve().parents[1] / "pipelines" / "discover.py"
+    out = tmp_path / "res"
+    r = subprocess.run([sys.executable, str(script), str(csv), "--out", str(out), "--dissipation", "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = json.loads((out / "lagrangian.json").read_text())
+    assert d["dissipation"]["coefficients"]["theta"] == pytest.approx(GAMMA, rel=1e-3)
+    assert "Dissipation (Rayleigh function)" in (out / "report.md").read_text()

@@ -99,6 +99,7 @@ def test_refuses_to_overwrite_without_force(simulate, tmp_path, capsys):
         (["pendulum", "--noise", "-1"], "must be >= 0"),
         (["pendulum", "--method", "leapfrog"], "--method"),
         (["pendulum", "--param", "l=-1"], "must be > 0"),
+        (["pendulum", "--friction", "0.1", "--method", "variational"], "explicit method"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(simulate, tmp_path, capsys, args, message):
@@ -149,3 +150,18 @@ def test_shipped_noise_free_data_is_exact(name):
     for i, c in enumerate(s.coordinates):
         got = df.pivot(index="t", columns="traj", values=c).to_numpy()
         np.testing.assert_allclose(got, q[:, :, i], atol=2e-9)
+
+
+def test_friction_matches_the_damped_equation_of_motion(simulate, tmp_path):
+    """--friction c adds −c θ̇: compare with SciPy on θ̈ = −(g/l) sin θ − c θ̇ (m = l = 1)."""
+    from scipy.integrate import solve_ivp
+
+    _run(simulate, "pendulum", "--n-traj", 2, "--dt", 0.01, "--duration", 3, "--substeps", 5,
+         "--friction", 0.4, "--seed", 3, "--out", tmp_path / "damped.csv")
+    df = pd.read_csv(tmp_path / "damped.csv")
+    q0, v0 = get_system("pendulum").sample_initial_states(2, np.random.default_rng(3))
+    for k in range(2):
+        part = df[df["traj"] == k]
+        sol = solve_ivp(lambda _, y: [y[1], -9.81 * np.sin(y[0]) - 0.4 * y[1]], (0, 3), [q0[k, 0], v0[k, 0]],
+                        t_eval=part["t"].to_numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(part["theta"].to_numpy(), sol.y[0], atol=1e-8)
