@@ -153,6 +153,9 @@ def main(argv=None) -> int:
     prepared, desc, noise = prepare_trajectories(data, args.differentiator)
     _, val = _split(prepared, args.validation, args.seed)
     ev = evaluate(model, val)
+    if not args.dissipation and ev["energy_variation_on_data"] > 0.05:
+        warns.append(f"the energy of the found L varies by {ev['energy_variation_on_data']:.0%} along the held-out "
+                     "data: if the system loses energy to friction, try --dissipation")
     metrics = dict(getattr(model, "metrics_", {}) or {})
     metrics.update({k: ev[k] for k in ("rollout_valid_time", "rollout_duration", "rollout_energy_drift",
                                         "energy_variation_on_data")})
