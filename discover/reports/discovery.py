@@ -15,8 +15,16 @@ from ..symbolic import equations_of_motion, to_latex, velocity_name
 __all__ = ["evaluate", "write_report"]
 
 
+#: held-out rollouts start this many samples into the trajectory: smoothed derivatives are least
+#: accurate at a trajectory's edge (measured: 1 % noisy damped pendulum, rollout valid for 0.18 s
+#: from sample 0, 9.9 s from sample 8 or later)
+ROLLOUT_START = 10
+
+
 def _rollout_metrics(model, traj, *, max_points: int = 1000):
-    """Roll the model out from the (smoothed) first state of a held-out trajectory."""
+    """Roll the model out from a (smoothed) early state of a held-out trajectory."""
+    k = min(ROLLOUT_START, len(traj.t) // 10)
+    traj = traj.slice(k, len(traj.t), traj.id)
     n = min(len(traj.t), max_points)
     t = traj.t[:n]
     try:
@@ -70,7 +78,7 @@ def _fig_rollout(ev, coordinates, path):
     axes[n].plot(r["t"], (E - E[0]) / max(abs(E[0]), 1e-12), "C2")
     axes[n].set_ylabel("ΔE / |E₀|")
     axes[n].set_xlabel("t [s]")
-    fig.suptitle("Held-out trajectory: rollout from its first state")
+    fig.suptitle(f"Held-out trajectory: rollout from its state at sample {ROLLOUT_START}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
