@@ -12,6 +12,8 @@ chosen later by validation.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import qr, solve_triangular
 
@@ -281,4 +283,54 @@ def candidate_supports(
     for s in small_supports(Rfull, a_s, kept):
         if s not in sup:
             sup.append(s)
+    for s in swap_refined(Rfull, a_s, sup, kept):
+        if s not in sup:
+            sup.append(s)
     return sup, Rfull, scale
+
+
+def _residual(R, a, S) -> float:
+    x = constrained_fit(R, a, S)
+    return math.inf if x is None else float(np.linalg.norm(R @ x))
+
+
+def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = 8,
+                 max_rounds: int = 6, screen: int = 8) -> list[tuple[int, ...]]:
+    """The best support of each size up to ``max_size``, improved by single swaps.
+
+    Thresholding and elimination paths take one wrong turn at high noise and never come back
+    (measured: the double pendulum at 3 % noise, where the 5-term support is not on any path);
+    a swap (one term out, one kept term in) at fixed size, repeated while the training residual
+    drops, recovers it.  For each term out, only the ``screen`` outside terms most correlated with
+    it (its near-substitutes: θ² for cos θ) and the ``screen`` most correlated with the residual
+    are tried: at most 2 · size · screen small constrained fits per round.
+    """
+    best: dict[int, tuple[float, tuple]] = {}
+    for S in supports:
+        if len(S) <= max_size:
+            r = _residual(R, a, S)
+            if r < best.get(len(S), (math.inf,))[0]:
+                best[len(S)] = (r, tuple(S))
+    out = []
+    for size, (r, S) in sorted(best.items()):
+        S = set(S)
+        for _ in range(max_rounds):
+            move = None
+            x = constrained_fit(R, a, sorted(S))
+            if x is None:
+                break
+            outside = [j for j in kept if j not in S]
+            Ro = R[:, outside] / np.maximum(np.linalg.norm(R[:, outside], axis=0), 1e-300)
+            top = lambda v: {outside[k] for k in np.argsort(-np.abs(v))[:screen]}
+            by_residual = top(Ro.T @ (R @ x))
+            for i in sorted(S):
+                for j in sorted(by_residual | top(Ro.T @ R[:, i])):
+                    T = tuple(sorted(S - {i} | {j}))
+                    rt = _residual(R, a, T)
+                    if rt < r * (1 - 1e-9):
+                        r, move = rt, T
+            if move is None:
+                break
+            S = set(move)
+        out.append(tuple(sorted(S)))
+    return out

@@ -120,6 +120,24 @@ def test_decoupled_blocks_are_scaled_separately():
     assert sorted(m.normalization_coordinates_) == ["x", "y", "z"]
 
 
+def test_swap_search_replaces_a_near_substitute_by_the_true_term():
+    """A wrong support {0, 1, 3}, with column 3 nearly collinear with the true column 2 (θ² vs
+    cos θ), is swapped to the true support, whose residual is zero by construction."""
+    from discover.sparse import constrained_fit, swap_refined
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 8))
+    X[:, 3] = X[:, 2] + 0.05 * rng.normal(size=200)
+    xi = np.array([1.0, -2.0, 0.5, 0, 0, 0, 0, 0])
+    X[:, 7] = X @ xi  # … and a column equal to the model, so that Θ ξ = 0 has ξ on {0, 1, 2, 7}
+    a = np.array([1.0, 0, 0, 0, 0, 0, 0, 0])  # normalization: ξ₀ = 1
+    wrong = (0, 1, 3, 7)
+    assert np.linalg.norm(X @ constrained_fit(X, a, wrong)) > 1e-3
+    (found,) = swap_refined(X, a, [wrong], list(range(8)))
+    assert found == (0, 1, 2, 7)
+    assert np.linalg.norm(X @ constrained_fit(X, a, found)) < 1e-9
+
+
 def test_constrained_fit_meets_every_normalization_row():
     from discover.sparse import constrained_fit
 
