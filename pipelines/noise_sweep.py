@@ -7,6 +7,7 @@ noise added to its positions; no ground truth then). Finished cells are cached i
 
 Example:
     python pipelines/noise_sweep.py harmonic_1d pendulum --levels 0 1e-3 1e-2 --seeds 3 --jobs 2
+    python pipelines/noise_sweep.py damped_pendulum --jobs 2 --seeds 3   # pendulum with friction −0.3 θ̇
 """
 from __future__ import annotations
 
@@ -31,7 +32,10 @@ DEFAULT_METHODS = ["auto", "strong-savgol", "weak-savgol", "strong-savgol+refine
 
 def build_parser():
     p = argparse.ArgumentParser(prog="noise_sweep.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("systems", nargs="*", default=None, help=f"reference systems ({' '.join(DEFAULT_SYSTEMS)})")
+    from discover.reports.noise_friction import DAMPED
+
+    p.add_argument("systems", nargs="*", default=None,
+                   help=f"reference systems ({' '.join(DEFAULT_SYSTEMS)}); with friction: {' '.join(DAMPED)}")
     p.add_argument("--csv", help="sweep a user CSV instead (noise added to its positions)")
     p.add_argument("--levels", type=float, nargs="+", default=DEFAULT_LEVELS, help="noise σ / std(q)")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help=f"seeds per level ({DEFAULT_SEEDS})")
@@ -64,10 +68,9 @@ def main(argv=None) -> int:
         systems = [_Path(args.csv).stem]
     else:
         systems = args.systems or DEFAULT_SYSTEMS
-        from discover.systems import get_system
         for s in systems:
             try:
-                get_system(s)
+                N.reference(s)
             except ValueError as exc:
                 parser.error(str(exc))
     cfg = N.SweepConfig(n_traj=args.n_traj, duration=args.duration, dt=args.dt, horizon=args.horizon)

@@ -63,3 +63,47 @@ def test_csv_mode_lists_fits_without_truth(tmp_path):
                      "--out", str(tmp_path), "--no-progress"]) == 0
     report = (tmp_path / "harmonic_1d" / "report.md").read_text()
     assert "no ground truth" in report and "x_dot**2" in report
+
+
+def test_damped_pendulum_cell_recovers_friction():
+    """Pendulum with θ̈ = −g sin θ − 0.3 θ̇ (m = l = 1, so the normalized L is ½θ̇² + g cos θ and
+    the friction coefficient is 0.3 itself): one noise-free cell finds L and c, and the held-out
+    truth loses energy as friction demands: E(0) − E(t) = 0.3 ∫ θ̇² dt."""
+    from scipy.integrate import simpson
+
+    from discover.reports import noise as N
+
+    cfg = N.SweepConfig(n_traj=2, duration=4.0, horizon=2.0)
+    d = N.prepare_system("damped_pendulum", cfg, 0)
+    row = N.run_cell(N.Cell("damped_pendulum", "auto", 0.0, 0), cfg, d)
+    assert row["status"] == "ok" and row["success"] is True
+    assert row["coef_rel_error"] < 1e-3 and row["damping_rel_error"] < 1e-3
+    assert row["qddot_error"] < 1e-3 and row["valid_time"] == cfg.horizon
+    th, v, t = d["qt"][..., 0], d["vt"][..., 0], d["tt"]
+    E = 0.5 * v**2 - 9.81 * np.cos(th)  # energy of the true L
+    assert np.all(np.diff(E, axis=0) < 0)
+    lost = 0.3 * simpson(v**2, x=t, axis=0)
+    assert np.allclose(E[0] - E[-1], lost, rtol=1e-3) and np.all(lost > 0.1 * np.abs(E[0]))
+    # and the training data is the damped motion too (its energy falls over the 4 s)
+    Etr = 0.5 * d["qd"][..., 0] ** 2 - 9.81 * np.cos(d["q"][..., 0])
+    assert np.all(Etr[-1] < Etr[0] - 1.0)
+
+
+def test_old_sweep_csv_without_friction_column_resumes(tmp_path):
+    """A sweep.csv written before damping_rel_error existed loads (the column reads as NaN) and
+    gets the new header when a sweep appends to it."""
+    from discover.reports import noise as N
+
+    path = tmp_path / "sweep.csv"
+    old = [f for f in N.CSV_FIELDS if f != "damping_rel_error"]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=old)
+        w.writeheader()
+        w.writerow({"system": "harmonic_1d", "method": "strong-savgol", "noise": 0.0, "seed": 0,
+                    "status": "ok", "success": True, "coef_rel_error": 1e-9})
+    lst = N.summarize(N.read_rows(path))[("harmonic_1d", "strong-savgol")]
+    assert lst[0]["success"] == 1 and np.isnan(lst[0]["damping_rel_error"])
+    cfg = N.SweepConfig(n_traj=2, duration=3.0, horizon=0.5)
+    rows = N.run_sweep([N.Cell("harmonic_1d", "strong-savgol", lv, 0) for lv in (0.0, 1e-3)], cfg, str(path),
+                       progress=False)
+    assert len(rows) == 2 and list(rows[0]) == N.CSV_FIELDS

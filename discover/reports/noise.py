@@ -16,6 +16,10 @@ Lagrangian:
 * metrics: exact-support success, precision/recall of terms, largest relative error of the true
   coefficients, relative q̈ error on clean held-out states, rollout valid time (first time the
   model's rollout deviates from the truth's by more than ``VALID_THRESHOLD`` × std(q)).
+* damped systems (``damped_pendulum``: a reference system plus linear friction, the table
+  :data:`discover.reports.noise_friction.DAMPED`): data and truth integrated with the friction,
+  fit with ``dissipation=True``; success also needs the friction selected, ``damping_rel_error``
+  scores its coefficient.
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 import torch
+
+from .noise_friction import friction_acceleration, normalized_friction, reference, score_friction
 
 __all__ = ["METHODS", "SweepConfig", "Cell", "run_cell", "run_sweep", "compare_to_truth",
            "summarize", "tolerance", "write_report", "plot_sweep", "CSV_FIELDS"]
@@ -49,7 +55,7 @@ SUCCESS_LEVEL = 0.9
 
 CSV_FIELDS = ["system", "method", "noise", "seed", "status", "success", "precision", "recall",
               "coef_rel_error", "qddot_error", "valid_time", "horizon", "n_terms", "library",
-              "normalization", "terms", "fit_seconds", "error"]
+              "normalization", "terms", "fit_seconds", "error", "damping_rel_error"]
 
 
 @dataclass
@@ -66,14 +72,15 @@ class SweepConfig:
 # ----------------------------------------------------------------------------------------
 # data
 # ----------------------------------------------------------------------------------------
-def simulate_clean(system, n_traj: int, duration: float, dt: float, substeps: int, seed: int):
-    """Clean trajectories: t (T,), q, qdot (T, B, n)."""
+def simulate_clean(system, n_traj: int, duration: float, dt: float, substeps: int, seed: int,
+                   acceleration=None):
+    """Clean trajectories: t (T,), q, qdot (T, B, n); ``acceleration``: rollout's override."""
     from ..integrate import rollout
 
     q0, v0 = system.sample_initial_states(n_traj, np.random.default_rng(seed))
     t = np.arange(int(round(duration / dt)) + 1) * dt
     out = rollout(system, torch.as_tensor(q0), torch.as_tensor(v0), torch.as_tensor(t),
-                  substeps=substeps, compute_energy=False)
+                  substeps=substeps, compute_energy=False, acceleration=acceleration)
     return t, out.q.numpy(), out.qdot.numpy()
 
 
@@ -199,27 +206,29 @@ class Cell:
 
 def prepare_system(name: str, cfg: SweepConfig, seed: int) -> dict:
     """Clean training trajectories and clean held-out truth for one (system, seed); shared by
-    every method and noise level.  Uses the closed-form solution where the system has one."""
+    every method and noise level.  Uses the closed-form solution where the system has one (and
+    no friction)."""
     from ..integrate import rollout
     from ..mechanics import accelerations
-    from ..systems import get_system
 
     torch.set_num_threads(1)
-    system = get_system(name)
+    system, friction = reference(name)
+    forced = friction_acceleration(system, friction)  # None without friction
     t = np.arange(int(round(cfg.duration / cfg.dt)) + 1) * cfg.dt
     q0, v0 = system.sample_initial_states(cfg.n_traj, np.random.default_rng(seed))
-    if getattr(system, "has_exact_solution", False):
+    if forced is None and getattr(system, "has_exact_solution", False):
         q, qd = system.exact_solution(q0, v0, t)
     else:
-        t, q, qd = simulate_clean(system, cfg.n_traj, cfg.duration, cfg.dt, cfg.substeps, seed)
+        t, q, qd = simulate_clean(system, cfg.n_traj, cfg.duration, cfg.dt, cfg.substeps, seed, forced)
     q, qd = np.asarray(q, float).reshape(len(t), cfg.n_traj, -1), np.asarray(qd, float).reshape(len(t), cfg.n_traj, -1)
     # held-out: states for the q̈ error, and the truth's rollout with the integrator the model uses
     tt = np.arange(int(round(cfg.horizon / cfg.rollout_dt)) + 1) * cfg.rollout_dt
     h0, hv0 = system.sample_initial_states(cfg.n_test, np.random.default_rng(5000 + seed))
-    out = rollout(system, torch.as_tensor(h0), torch.as_tensor(hv0), torch.as_tensor(tt), compute_energy=False)
+    out = rollout(system, torch.as_tensor(h0), torch.as_tensor(hv0), torch.as_tensor(tt), compute_energy=False,
+                  acceleration=forced)
     qt, vt = out.q.numpy(), out.qdot.numpy()
-    Qt, Vt = qt.reshape(-1, q.shape[-1]), vt.reshape(-1, q.shape[-1])
-    true_a = accelerations(system.torch_lagrangian(), torch.as_tensor(Qt), torch.as_tensor(Vt)).numpy()
+    Qt, Vt = torch.as_tensor(qt.reshape(-1, q.shape[-1])), torch.as_tensor(vt.reshape(-1, q.shape[-1]))
+    true_a = (forced(Qt, Vt, None) if forced else accelerations(system.torch_lagrangian(), Qt, Vt)).numpy()
     return {"t": t, "q": q, "qd": qd, "tt": tt, "qt": qt, "vt": vt, "true_a": true_a}
 
 
@@ -231,23 +240,24 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
     import warnings
 
     from ..model import SparseLagrangian
-    from ..systems import get_system
 
     row = {"system": cell.system, "method": cell.method, "noise": cell.noise, "seed": cell.seed}
     meth, diff, refine = METHODS[cell.method]
     t0 = time.time()
     try:
+        friction = 0.0
         if csv_path:
             data, system = _csv_set(csv_path, cell.noise, cell.seed), None
         else:
-            system = get_system(cell.system)
+            system, friction = reference(cell.system)
             coords = list(system.coordinates)
             d = prepared if prepared is not None else prepare_system(cell.system, cfg, cell.seed)
             q, qd = d["q"], d["qd"]
             data = noisy_set(d["t"], q, coords, cell.noise, cell.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = SparseLagrangian(method=meth, differentiator=diff, refine=refine, seed=cell.seed).fit(data)
+            model = SparseLagrangian(method=meth, differentiator=diff, refine=refine, seed=cell.seed,
+                                     dissipation=bool(friction)).fit(data)
         row.update(status="ok", fit_seconds=round(time.time() - t0, 2), n_terms=len(model.terms_),
                    library=model.library_name_, normalization=model.normalization_coordinate_,
                    terms=" + ".join(f"{c:.6g}*{e}" for e, c in zip(model.terms_, model.coef_)))
@@ -258,6 +268,10 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
         row.update({k: v for k, v in compare_to_truth(model.terms_, model.coef_, truth, coords, qa, va,
                                                       seed=cell.seed).items()
                     if k in ("success", "precision", "recall", "coef_rel_error")})
+        if friction:  # success also needs the friction selected
+            selected, row["damping_rel_error"] = score_friction(
+                model.damping_, normalized_friction(system, truth, friction, qa, va))
+            row["success"] = row["success"] and selected
         qt, vt, tt, true_a = d["qt"], d["vt"], d["tt"], d["true_a"]
         try:
             pred_a = model.acceleration(qt.reshape(-1, len(coords)), vt.reshape(-1, len(coords)))
@@ -305,8 +319,14 @@ def read_rows(path: str) -> list[dict]:
 def run_sweep(cells: list[Cell], cfg: SweepConfig, csv_out: str, *, jobs: int = 1, csv_path=None,
               progress: bool = True) -> list[dict]:
     """Run the cells not already in ``csv_out`` (appending each finished row), return all rows."""
-    done = {(r["system"], r["method"], f"{float(r['noise']):.6g}", str(r["seed"])) for r in read_rows(csv_out)}
+    old = read_rows(csv_out)
+    done = {(r["system"], r["method"], f"{float(r['noise']):.6g}", str(r["seed"])) for r in old}
     todo = [c for c in cells if c.key not in done]
+    if old and list(old[0]) != CSV_FIELDS:  # a sweep.csv from before a column was added: new header
+        with open(csv_out, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+            w.writeheader()
+            w.writerows({k: r.get(k, "") for k in CSV_FIELDS} for r in old)
     new = not os.path.exists(csv_out)
     with open(csv_out, "a", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from .noise import SUCCESS_LEVEL, VALID_THRESHOLD, SweepConfig, read_rows
+from .noise_friction import describe
 
 __all__ = ["summarize", "tolerance", "plot_sweep", "write_report", "write_summary"]
 
@@ -20,6 +21,15 @@ def _f(x) -> float:
         return float(x)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _g(x) -> str:
+    """A median for a table: 2 significant digits, '–' where there is none (NaN)."""
+    return "–" if math.isnan(x) else f"{x:.2g}"
+
+
+def _has_friction(summary: dict) -> bool:
+    return any(np.isfinite(d["damping_rel_error"]) for lst in summary.values() for d in lst)
 
 
 def _b(x) -> float:
@@ -41,7 +51,8 @@ def summarize(rows: list[dict]) -> dict:
             lst.append({"noise": lev, "n": len(rs), "success": float(np.mean([_b(r.get("success")) for r in rs])),
                         "precision": med("precision"), "recall": med("recall"),
                         "coef_rel_error": med("coef_rel_error"), "qddot_error": med("qddot_error"),
-                        "valid_time": med("valid_time"), "failed": sum(r["status"] != "ok" for r in rs),
+                        "valid_time": med("valid_time"), "damping_rel_error": med("damping_rel_error"),
+                        "failed": sum(r["status"] != "ok" for r in rs),
                         "fit_seconds": med("fit_seconds")})
         summary[key] = lst
     return summary
@@ -68,10 +79,13 @@ def plot_sweep(summary: dict, out_dir: str) -> list[str]:
 
     files = []
     systems = sorted({s for s, _ in summary})
-    for field, ylabel, log in (("success", "exact-support success rate", False),
-                               ("coef_rel_error", "max coefficient rel. error (median over seeds)", True),
-                               ("qddot_error", "q̈ rel. error (clean held-out)", True),
-                               ("valid_time", "rollout valid time [s]", False)):
+    fields = [("success", "exact-support success rate", False),
+              ("coef_rel_error", "max coefficient rel. error (median over seeds)", True),
+              ("qddot_error", "q̈ rel. error (clean held-out)", True),
+              ("valid_time", "rollout valid time [s]", False)]
+    if _has_friction(summary):
+        fields.append(("damping_rel_error", "friction coefficient rel. error (median)", True))
+    for field, ylabel, log in fields:
         fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 3.4), squeeze=False)
         for ax, s in zip(axes[0], systems):
             for (s2, m), lst in sorted(summary.items()):
@@ -145,6 +159,8 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
         with open(path, "w") as fh:
             fh.write("\n".join(lines))
         return
+    damped = describe(sorted({s for s, _ in summary}))
+    lines += [damped, ""] if damped else []
     lines += [f"## Noise tolerance (largest level with exact-support success ≥ {SUCCESS_LEVEL:.0%} "
              "at it and every lower level)", "",
              "| system | method | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) |",
@@ -159,11 +175,15 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
               "## Per level (medians over seeds)", "",
               "| system | method | noise | seeds | success | precision | recall | max coef err | q̈ err | valid t [s] | failed | fit s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    fr = _has_friction(summary)  # the friction column only where a system has friction
+    if fr:
+        lines[-2:] = [lines[-2] + " friction coef err |", lines[-1] + "---|"]
     for (s, m), lst in sorted(summary.items()):
         for d in lst:
             lines.append(f"| {s} | {m} | {d['noise']:g} | {d['n']} | {d['success']:.2f} | {d['precision']:.2f} | "
                          f"{d['recall']:.2f} | {d['coef_rel_error']:.2g} | {d['qddot_error']:.2g} | "
-                         f"{d['valid_time']:.2f} | {d['failed']} | {d['fit_seconds']:.1f} |")
+                         f"{d['valid_time']:.2f} | {d['failed']} | {d['fit_seconds']:.1f} |"
+                         + (f" {_g(d['damping_rel_error'])} |" if fr else ""))
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
@@ -175,17 +195,24 @@ def write_summary(parent: str, command: str) -> str:
              f"Tolerance = last noise level (σ / std q) before the exact-support success rate first falls "
              f"below {SUCCESS_LEVEL:.0%}; per-system details, figures and raw rows in `<system>/`.", "",
              "| system | method | seeds | success at σ = 0 | tolerance (all levels) | tolerance (σ > 0 only) | "
-             "max coef err at 0.01 (median of seeds) |", "|---|---|---|---|---|---|---|"]
+             "max coef err at 0.01 (median of seeds) | friction coef err at 0.01 (median) |",
+             "|---|---|---|---|---|---|---|---|"]
+    systems = set()
     for name in sorted(os.listdir(parent)):
         path = os.path.join(parent, name, "sweep.csv")
         if not os.path.isfile(path):
             continue
         for (s, m), lst in sorted(summarize(read_rows(path)).items()):
+            systems.add(s)
             z = [d for d in lst if d["noise"] == 0]
             c = [d for d in lst if abs(d["noise"] - 0.01) < 1e-12]
             lines.append(f"| {s} | {m} | {max(d['n'] for d in lst)} | {z[0]['success']:.2f} | " if z else f"| {s} | {m} | {max(d['n'] for d in lst)} | – | ")
             lines[-1] += (f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | "
-                          f"{c[0]['coef_rel_error']:.2g} |" if c else f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | – |")
+                          f"{c[0]['coef_rel_error']:.2g} | {_g(c[0]['damping_rel_error'])} |" if c
+                          else f"{tolerance(lst)} | {tolerance(lst, noisy_only=True)} | – | – |")
+    damped = describe(sorted(systems))
+    if damped:
+        lines += ["", damped]
     out = os.path.join(parent, "summary.md")
     with open(out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
