@@ -289,13 +289,30 @@ def candidate_supports(
     return sup, Rfull, scale
 
 
-def _residual(R, a, S) -> float:
+def _residual(R, a, S, G=None) -> float:
+    """min ‖R_S x‖ subject to A_S x = 1.  With the Gram matrix G = RᵀR this is closed-form,
+    r² = 1ᵀ (A_S G_S⁻¹ A_Sᵀ)⁻¹ 1, an s×s Cholesky instead of a QR of R_S; where G_S is not
+    safely positive definite (near-exact data) the constrained fit decides."""
+    S = list(S)
+    if G is not None:
+        A = np.atleast_2d(a)[:, S]
+        try:
+            C = np.linalg.cholesky(G[np.ix_(S, S)])
+            d = np.diag(C)
+            if d.min() > 1e-6 * d.max():
+                Y = solve_triangular(C, A.T, lower=True)
+                H = Y.T @ Y
+                r2 = float(np.ones(len(H)) @ np.linalg.solve(H, np.ones(len(H))))
+                if np.isfinite(r2):
+                    return math.sqrt(max(r2, 0.0))
+        except np.linalg.LinAlgError:
+            pass
     x = constrained_fit(R, a, S)
     return math.inf if x is None else float(np.linalg.norm(R @ x))
 
 
-def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = 8,
-                 max_rounds: int = 6, screen: int = 8) -> list[tuple[int, ...]]:
+def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = 6,
+                 max_rounds: int = 3, screen: int = 5) -> list[tuple[int, ...]]:
     """The best support of each size up to ``max_size``, improved by single swaps.
 
     Thresholding and elimination paths take one wrong turn at high noise and never come back
@@ -305,10 +322,11 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
     it (its near-substitutes: θ² for cos θ) and the ``screen`` most correlated with the residual
     are tried: at most 2 · size · screen small constrained fits per round.
     """
+    G = R.T @ R
     best: dict[int, tuple[float, tuple]] = {}
     for S in supports:
         if len(S) <= max_size:
-            r = _residual(R, a, S)
+            r = _residual(R, a, S, G)
             if r < best.get(len(S), (math.inf,))[0]:
                 best[len(S)] = (r, tuple(S))
     out = []
@@ -326,7 +344,7 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
             for i in sorted(S):
                 for j in sorted(by_residual | top(Ro.T @ R[:, i])):
                     T = tuple(sorted(S - {i} | {j}))
-                    rt = _residual(R, a, T)
+                    rt = _residual(R, a, T, G)
                     if rt < r * (1 - 1e-9):
                         r, move = rt, T
             if move is None:
