@@ -24,7 +24,7 @@ _HERE = _Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if _Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-DEFAULT_SYSTEMS = ["harmonic_1d", "pendulum", "magnetic_2d", "double_pendulum"]
+DEFAULT_SYSTEMS = ["harmonic_1d", "pendulum", "magnetic_2d", "double_pendulum", "damped_pendulum"]
 DEFAULT_LEVELS = [0.0, 1e-3, 1e-2, 3e-2, 1e-1]
 DEFAULT_SEEDS = 3
 DEFAULT_METHODS = ["auto", "strong-savgol", "weak-savgol", "strong-savgol+refine"]
