@@ -289,14 +289,15 @@ def accelerations(
 
 
 def euler_lagrange_residual(
-    L, q, qdot, qddot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK
+    L, q, qdot, qddot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None
 ) -> torch.Tensor:
-    """``M q̈ + C q̇ + ∂²L/∂q̇∂t − ∂L/∂q`` (zero on true motion), shape ``(..., n)``.
+    """``M q̈ + C q̇ + ∂²L/∂q̇∂t − ∂L/∂q`` (+ ``∂R/∂q̇`` with a Rayleigh function ``dissipation``;
+    zero on true motion), shape ``(..., n)``.
 
     Linear in L: the residual of Σ ξ_k φ_k is Σ ξ_k (residual of φ_k), which is what the
     library regression uses.  Needs no inverse of M.
     """
-    M, f = mass_and_force(L, q, qdot, t, coordinates=coordinates, chunk_size=chunk_size)
+    M, f = mass_and_force(L, q, qdot, t, coordinates=coordinates, chunk_size=chunk_size, dissipation=dissipation)
     qddot = torch.as_tensor(qddot, dtype=M.dtype, device=M.device)
     return torch.einsum("...ij,...j->...i", M, qddot) - f
 

@@ -42,6 +42,10 @@ def test_engine_friction_force_damped_oscillator_closed_form():
     torch.testing.assert_close(got, -(k * q + c * v) / m, rtol=1e-12, atol=1e-12)
     # without R the conservative motion
     torch.testing.assert_close(discover.accelerations(L, q, v), -k * q / m, rtol=1e-12, atol=1e-12)
+    # and the residual m q̈ + k q + c q̇ vanishes on the damped motion only with R
+    a = -(k * q + c * v) / m
+    assert discover.euler_lagrange_residual(L, q, v, a, dissipation=R).abs().max() < 1e-12
+    torch.testing.assert_close(discover.euler_lagrange_residual(L, q, v, a), -c * v, rtol=1e-12, atol=1e-12)
 
 
 def test_damped_pendulum_l_and_friction_recovered_from_positions():
