@@ -15,7 +15,8 @@ import torch
 from .symbolic import velocity_name
 from .weak import TestFunctions
 
-__all__ = ["rayleigh", "rayleigh_expr", "strong_columns", "weak_columns", "force_columns", "validation_columns"]
+__all__ = ["rayleigh", "rayleigh_expr", "strong_columns", "weak_columns", "force_columns", "validation_columns",
+           "friction_acceleration"]
 
 
 def rayleigh(c) -> callable:
@@ -69,3 +70,14 @@ def validation_columns(ts, q, qdot, used):
         Md, fd = force_columns(qdot)
         Mc, fc = torch.cat([Mc, Md[..., fr]], -1), torch.cat([fc, fd[..., fr]], -1)
     return Mc, fc
+
+
+def friction_acceleration(system, c: float):
+    """``f(q, q̇, t)`` for :func:`discover.integrate.rollout`'s ``acceleration``: the motion of a
+    :class:`discover.systems.System` with the force −c q̇ on every coordinate; None for c = 0."""
+    if not c:
+        return None
+    from .mechanics import accelerations
+
+    L, R = system.torch_lagrangian(), rayleigh([c] * len(system.coordinates))
+    return lambda q, v, t: accelerations(L, q, v, t if system.time_dependent else None, dissipation=R)

@@ -102,18 +102,14 @@ def simulate(system, *, n_traj: int, dt: float, duration: float, substeps: int, 
     import pandas as pd
     import torch
 
-    from discover import accelerations
-    from discover.dissipation import rayleigh
+    from discover.dissipation import friction_acceleration
     from discover.integrate import rollout
 
     rng = np.random.default_rng(seed)
     q0, qdot0 = system.sample_initial_states(n_traj, rng)
     n_steps = int(round(duration / dt))
     t = np.arange(n_steps + 1) * dt
-    forced = None
-    if friction:
-        L, R = system.torch_lagrangian(), rayleigh([friction] * len(system.coordinates))
-        forced = lambda q, v, tt: accelerations(L, q, v, tt if system.time_dependent else None, dissipation=R)
+    forced = friction_acceleration(system, friction)
     out = rollout(system, torch.as_tensor(q0), torch.as_tensor(qdot0), torch.as_tensor(t),
                   method=method, substeps=substeps, compute_energy=False, acceleration=forced)
     q, qdot = out.q.numpy(), out.qdot.numpy()  # (T, n_traj, n)

@@ -33,7 +33,8 @@ import numpy as np
 import sympy
 import torch
 
-from .noise_friction import friction_acceleration, normalized_friction, reference, score_friction
+from ..dissipation import friction_acceleration
+from .noise_friction import normalized_friction, reference, score_friction
 
 __all__ = ["METHODS", "SweepConfig", "Cell", "run_cell", "run_sweep", "compare_to_truth",
            "summarize", "tolerance", "write_report", "plot_sweep", "CSV_FIELDS"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-__all__ = ["DAMPED", "reference", "friction_acceleration", "normalized_friction", "score_friction",
+__all__ = ["DAMPED", "reference", "normalized_friction", "score_friction",
            "describe"]
 
 #: sweep system name → (reference system, friction coefficient c)
@@ -26,18 +26,6 @@ def reference(name: str):
 
     base, c = DAMPED.get(name, (name, 0.0))
     return get_system(base), c
-
-
-def friction_acceleration(system, c: float):
-    """``f(q, q̇, t)`` for :func:`discover.integrate.rollout`'s ``acceleration``: the system's q̈
-    with the force −c q̇; None for c = 0 (the plain Euler–Lagrange motion)."""
-    if not c:
-        return None
-    from ..dissipation import rayleigh
-    from ..mechanics import accelerations
-
-    L, R = system.torch_lagrangian(), rayleigh([c] * len(system.coordinates))
-    return lambda q, v, t: accelerations(L, q, v, t if system.time_dependent else None, dissipation=R)
 
 
 def normalized_friction(system, truth: sympy.Expr, c: float, q, qdot) -> np.ndarray:
