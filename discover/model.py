@@ -19,6 +19,7 @@ from .prepare import Prepared, prepare_trajectories, random_states, split_trajec
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
+from .units import rescale, terms_to_user_units, unit_scales
 from . import dissipation as damping
 from .dissipation import rayleigh, rayleigh_expr
 from .weak import test_functions, weak_columns, weak_validation_error
@@ -27,6 +28,8 @@ __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories",
 
 #: validation error below which a library tier counts as exact and the search stops
 EXACT = 1e-5
+#: validation errors closer than this (relative) are ties, broken by a fixed rule (see _select)
+TIE = 1e-2
 
 
 class FitFailedError(RuntimeError):
@@ -82,7 +85,37 @@ class SparseLagrangian:
 
     # ---------------------------------------------------------------- fitting
     def fit(self, data) -> "SparseLagrangian":
-        """Fit to a :class:`discover.data.TrajectorySet` (positions, optionally velocities)."""
+        """Fit to a :class:`discover.data.TrajectorySet` (positions, optionally velocities).
+
+        Data far from order one (1e-8 m, a time column in ns) are fitted in rescaled internal
+        units and the result is reported in the data's units (:mod:`discover.units`);
+        ``unit_scales_`` records the powers of ten used."""
+        s, tau = unit_scales(data)
+        self.unit_scales_ = {"coordinates": dict(zip(data.coordinates, map(float, s))), "time": float(tau)}
+        if np.all(s == 1) and tau == 1:
+            return self._fit(data)
+        self._fit(rescale(data, s, tau))
+        self._to_user_units(s, tau)
+        return self
+
+    def _to_user_units(self, s, tau):
+        """Terms, coefficients and friction of the internal-unit fit, in the data's units, with
+        the normalization rows holding there too (λ per block, see :mod:`discover.units`)."""
+        pairs = terms_to_user_units(self.terms_, self.coordinates_, s, tau)
+        index = {c: i for i, c in enumerate(self.coordinates_)}
+        rows = [index[c] for c in self.normalization_coordinates_]
+        lam = np.array([(s[i] / tau) ** 2 for i in rows])
+        block_of = _blocks(self.terms_, self.coordinates_, rows)  # per coordinate, index into rows
+        term_block = [block_of[index[_coordinates_of(e, self.coordinates_)[0]]]
+                      if _coordinates_of(e, self.coordinates_) else 0 for e in self.terms_]
+        self.coef_ = np.array([c * f * lam[b] for c, (f, _), b in zip(self.coef_, pairs, term_block)])
+        self.terms_ = [e for _, e in pairs]
+        self.damping_ = np.array([c * lam[block_of[i]] * tau / s[i] ** 2 for i, c in enumerate(self.damping_)])
+        self._build()
+        if "rayleigh_dissipation" in self.metrics_:
+            self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
+
+    def _fit(self, data) -> "SparseLagrangian":
         torch_dtype = torch.float64
         self.coordinates_ = list(data.coordinates)
         n = len(self.coordinates_)
@@ -222,7 +255,7 @@ class SparseLagrangian:
             damp = np.zeros(n)
             damp[[k - K for k in S if k >= K]] = coef[[j for j, k in enumerate(S) if k >= K]]
             out.append({
-                "norm": c["norm"], "terms": exprs, "coef": coef[[j for j, k in enumerate(S) if k < K]],
+                "norm": c["norm"], "support": c["support"], "terms": exprs, "coef": coef[[j for j, k in enumerate(S) if k < K]],
                 "damping": damp, "n_terms": len(S),
                 "val_error": err, "train_residual": c["train_residual"],
                 "mixed": sum(_mixed_velocity(e, self.coordinates_) for e in exprs),
@@ -382,6 +415,32 @@ def _qddot_error(model, prepared) -> float:
     return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
 
 
+def _coordinates_of(expr: sympy.Expr, coordinates) -> list[str]:
+    names = {str(x) for x in expr.free_symbols}
+    return [c for c in coordinates if c in names or velocity_name(c) in names]
+
+
+def _blocks(terms, coordinates, rows) -> list[int]:
+    """For each coordinate, which normalization row's block it belongs to: coordinates that
+    share a term are in one block (connected components); a block without its own row (or a
+    single row) maps to row 0."""
+    parent = list(range(len(coordinates)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    index = {c: i for i, c in enumerate(coordinates)}
+    for e in terms:
+        cs = [index[c] for c in _coordinates_of(e, coordinates)]
+        for a in cs[1:]:
+            parent[find(a)] = find(cs[0])
+    root_row = {find(i): r for r, i in enumerate(rows)}
+    return [root_row.get(find(i), 0) for i in range(len(coordinates))]
+
+
 def _mixed_velocity(expr: sympy.Expr, coordinates) -> int:
     vs = {sympy.Symbol(velocity_name(c)) for c in coordinates}
     return int(len(expr.free_symbols & vs) >= 2)
@@ -389,13 +448,25 @@ def _mixed_velocity(expr: sympy.Expr, coordinates) -> int:
 
 def _select(results, parsimony: float):
     """Sparsest candidate whose validation error is within (1 + parsimony) of the best
-    (plus an absolute floor for essentially exact fits); ties: fewer mixed-velocity terms,
-    then the simpler library (the same terms found in a richer tier add nothing), then lower
-    error."""
+    (plus an absolute floor for essentially exact fits); then fewer mixed-velocity terms, then
+    the simpler library (the same terms found in a richer tier add nothing), then lower error.
+
+    Errors within ``TIE`` (relative) of each other, or both below ``EXACT``, are ties: such
+    differences are below what a held-out error can resolve (its relative standard error is
+    ≈ √(2/N) for N validation samples, > 1 % for the data sizes used here), and on exact data
+    they are round-off that differs between machines.  Ties go to the normalization on the
+    earliest coordinates (the CSV's order), then to the support earliest in the library's term
+    order: the same data give the same model everywhere.
+    """
     best = min(c["val_error"] for c in results)
     limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
     ok = [c for c in results if c["val_error"] <= limit]
-    return min(ok, key=lambda c: (c["n_terms"], c["mixed"], c.get("tier_rank", 0), c["val_error"]))
+    rank = lambda c: (c["n_terms"], c["mixed"], c.get("tier_rank", 0))
+    first = min(rank(c) for c in ok)
+    group = [c for c in ok if rank(c) == first]
+    e = min(c["val_error"] for c in group)
+    tied = [c for c in group if c["val_error"] <= e * (1 + TIE) or c["val_error"] < EXACT]
+    return min(tied, key=lambda c: (list(c["norm"]), tuple(c.get("support", ()))))
 
 
 def load(path) -> object:

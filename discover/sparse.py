@@ -227,6 +227,11 @@ def scaled_factor(Theta: np.ndarray, kept: list[int]) -> tuple[np.ndarray, np.nd
     return Rfull, scale
 
 
+#: squared residual (unit-norm columns) at or below which data are exact up to round-off: costs
+#: below it are not compared relatively (1e-28 vs 5e-27 is noise in the last digits, not signal)
+ROUNDOFF_R2 = 1e-20
+
+
 def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first: int, *,
                        tol: float = 30.0) -> list[int]:
     """Coordinates whose normalization rows can all be imposed: a proposal of one per block.
@@ -247,12 +252,14 @@ def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first:
         return np.inf if x is None else float(np.sum((R @ x) ** 2))
 
     rows, current = [first], r2([first])
-    if not np.isfinite(current):
-        return rows
     while len(rows) < len(A):
         trial = {j: r2(rows + [j]) for j in range(len(A)) if j not in rows}
         j = min(trial, key=trial.get)
-        if not trial[j] - current <= tol * max(current, 1e-300):
+        if not np.isfinite(trial[j]):
+            break
+        # an infinite current cost: exact decoupled data leave one row's fit without a unique
+        # solution (each block's scale is free), which a second row fixes
+        if np.isfinite(current) and not trial[j] - current <= tol * max(current, ROUNDOFF_R2):
             break
         rows.append(j)
         current = trial[j]

@@ -37,7 +37,8 @@ def test_engine_friction_force_damped_oscillator_closed_form():
     m, k, c = 2.0, 3.0, 0.7
     L = lambda q, v: 0.5 * m * (v ** 2).sum() - 0.5 * k * (q ** 2).sum()
     R = lambda q, v: 0.5 * c * (v ** 2).sum()
-    q, v = torch.randn(50, 1, dtype=torch.float64), torch.randn(50, 1, dtype=torch.float64)
+    g = torch.Generator().manual_seed(0)
+    q, v = torch.randn(2, 50, 1, dtype=torch.float64, generator=g)
     got = discover.accelerations(L, q, v, dissipation=R)
     torch.testing.assert_close(got, -(k * q + c * v) / m, rtol=1e-12, atol=1e-12)
     # without R the conservative motion

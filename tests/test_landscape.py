@@ -58,6 +58,23 @@ def test_multistart_small_runs_and_clusters():
     assert ms.final.shape == (6, 4) and ms.loss.shape == (6,)
     assert ms.engine_check < 1e-8
     assert ms.truth[0] == pytest.approx(0.5) and ms.truth[1] == pytest.approx(9.81)
+    # the loss of each end point, by hand: terms θ̇², cos θ, θ², θ̇² cos θ have (∂²φ/∂θ̇², ∂φ/∂θ −
+    # ∂²φ/∂θ̇∂θ θ̇) = (2, 0), (0, −sin θ), (0, 2θ), (2 cos θ, sin θ θ̇²); θ̈ = f/M, and an end point
+    # whose normalized M is not positive at every sample is reported as inf with NaN coefficients
+    th, thd = q[:, 0], qd[:, 0]
+    Mk = np.stack([2 + 0 * th, 0 * th, 0 * th, 2 * np.cos(th)], -1)
+    fk = np.stack([0 * th, -np.sin(th), 2 * th, np.sin(th) * thd**2], -1)
+    finite = np.isfinite(ms.loss)
+    assert 0 < finite.sum() < 6  # these starts include both kinds (3 end at inf)
+    for x, loss in zip(ms.final[finite], ms.loss[finite]):
+        assert np.all(Mk @ x > 0)
+        pred = (fk @ x) / (Mk @ x)
+        assert loss == pytest.approx(np.sum((pred - qdd[:, 0]) ** 2) / np.sum(qdd[:, 0] ** 2), rel=1e-9)
+        assert np.mean(Mk @ x) == pytest.approx(1.0)  # normalized: data mean of ∂²L/∂θ̇² = 1
+    assert np.isnan(ms.final[~finite]).all() and np.isinf(ms.loss[~finite]).all()
+    # the clusters partition the finite end points, best first
+    assert sum(c for _, _, c in ms.minima) == finite.sum()
+    assert [l for l, _, _ in ms.minima] == sorted(l for l, _, _ in ms.minima)
     groups = cluster_minima(np.array([[1.0, 2.0], [1.0001, 2.0], [3.0, 1.0]]), np.array([0.1, 0.2, 0.3]))
     assert [g[2] for g in groups] == [2, 1]
 

@@ -74,7 +74,7 @@ def eom_for(name):
 @pytest.mark.parametrize("name", CASES)
 def test_agrees_with_sympy_equations_of_motion(name):
     s = make_system(name)
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(CASES.index(name))  # fixed per case (hash() of a str is salted per process)
     q, v = s.sample_initial_states(16, rng)
     t = rng.uniform(0, 10, 16)
     expected = eom_for(name)(q, v, t)
@@ -204,7 +204,7 @@ INVARIANCE_SYSTEMS = ["pendulum", "double_pendulum", "magnetic_2d", "kepler", "r
 nonzero = st.one_of(st.floats(-20.0, -0.05), st.floats(0.05, 20.0))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(name=st.sampled_from(INVARIANCE_SYSTEMS), c=nonzero, seed=st.integers(0, 2**31 - 1))
 def test_scaling_the_lagrangian_changes_nothing(name, c, seed):
     s = get_system(name)
@@ -219,7 +219,7 @@ def test_scaling_the_lagrangian_changes_nothing(name, c, seed):
     np.testing.assert_allclose(accelerations(scaled, q, v, t), accelerations(L, q, v, t), rtol=1e-9, atol=1e-11)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(
     name=st.sampled_from(["double_pendulum", "magnetic_2d", "kepler", "pendulum", "driven_oscillator"]),
     coef=st.lists(st.floats(-3, 3), min_size=6, max_size=6),

@@ -32,14 +32,20 @@ def ho_model():
                          epochs=100, patience=100, seed=0).fit(oscillator())
 
 
+# MLP training has no error theory: the bounds below are set on the spread over training seeds
+# 0–2 (same data and settings), not on one run, and on what physics fixes, the frequency.
 def test_learns_harmonic_oscillator(ho_model):
-    # held-out trajectories (other amplitudes and phases): q̈ = −ω² q within 2 %
-    assert ho_model.score(oscillator(seed=1)) < 0.02
-    assert ho_model.val_error_ < 0.02
+    # held-out trajectories (other amplitudes and phases): the learned q̈ is −ω² q.  The frequency
+    # ω² = −⟨q̈ q⟩/⟨q²⟩ of the learned accelerations was within 0.3 % over seeds 0–2: 2 %
+    q, qd, _ = oscillator(seed=1)
+    a = ho_model.acceleration(q, qd)
+    assert np.sqrt(-(a * q).sum() / (q**2).sum()) == pytest.approx(OMEGA, rel=0.02)
+    # relative q̈ error: 0.010, 0.033, 0.025 over seeds 0–2; a zero model scores 1
+    assert ho_model.score(oscillator(seed=1)) < 0.1
+    assert ho_model.val_error_ < 0.1
     assert ho_model.lagrangian() is None
-    q = np.array([[0.3], [-0.8]])
-    np.testing.assert_allclose(ho_model.acceleration(q, np.zeros_like(q)), -OMEGA ** 2 * q,
-                               rtol=0.05, atol=0.02)
+    q = np.array([[0.3], [-0.8]])  # pointwise: within 5.2 % over seeds 0–2
+    np.testing.assert_allclose(ho_model.acceleration(q, np.zeros_like(q)), -OMEGA ** 2 * q, rtol=0.15)
 
 
 def test_learned_energy_is_conserved_along_true_motion(ho_model):
@@ -53,14 +59,14 @@ def test_learned_energy_is_conserved_along_true_motion(ho_model):
     spread_along = E.max(1) - E.min(1)
     between = np.diff(E.mean(1))
     assert np.all(between > 0) or np.all(between < 0)  # energy grows with amplitude
-    assert spread_along.max() < 0.05 * np.abs(between).min()
+    assert spread_along.max() < 0.2 * np.abs(between).min()  # 0.029–0.058 over seeds 0–2
 
 
 def test_rollout_follows_closed_form(ho_model):
     t = np.linspace(0, 2 * np.pi / OMEGA, 41)  # one period, RK4 with ωh = 0.16
     q, qd = ho_model.simulate(np.array([1.0]), np.array([0.0]), t)
     assert q.shape == (41, 1) and qd.shape == (41, 1)
-    np.testing.assert_allclose(q[:, 0], np.cos(OMEGA * t), atol=0.05)
+    np.testing.assert_allclose(q[:, 0], np.cos(OMEGA * t), atol=0.15)  # 0.004–0.045 over seeds 0–2
 
 
 def test_numpy_and_torch_in_out(ho_model):
@@ -135,9 +141,19 @@ def test_structured_mass_matrix_is_positive_definite():
 
 
 def test_module_is_a_lagrangian_for_one_state():
-    net = LagrangianNet(3, hidden=(8,))
-    assert net(torch.zeros(3), torch.ones(3)).shape == ()
-    with pytest.raises(ValueError, match="relu"):
+    # L(q, q̇) for ONE state, a scalar; the engine sums it over a batch and relies on samples not
+    # interacting: the batched accelerations equal those of each state alone
+    from discover.mechanics import accelerations
+
+    torch.manual_seed(0)
+    net = LagrangianNet(3, hidden=(8,)).double()
+    assert net(torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)).shape == ()
+    rng = np.random.default_rng(0)
+    q, qd = (torch.as_tensor(rng.normal(size=(5, 3))) for _ in range(2))
+    batched = accelerations(net, q, qd, check=False)
+    alone = torch.cat([accelerations(net, q[i:i + 1], qd[i:i + 1], check=False) for i in range(5)])
+    torch.testing.assert_close(batched, alone, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="relu"):  # ReLU: ∂²L/∂q̇² = 0, a singular mass matrix
         LagrangianNet(1, activation="relu")
 
 
@@ -148,6 +164,11 @@ def test_fits_an_object_with_stack():
         def stack(self):
             return {"q": q, "qdot": qd, "qddot": qdd}
 
-    model = MLPLagrangian(hidden=(8,), epochs=2, batch_size=16).fit(Trajectories(), validation=(q, qd, qdd))
+    kw = dict(hidden=(8,), epochs=2, batch_size=16, seed=0)
+    model = MLPLagrangian(**kw).fit(Trajectories(), validation=(q, qd, qdd))
     assert model.n_dof_ == 1 and len(model.history_["val_loss"]) == 2
-    assert np.isfinite(model.score((q, qd, qdd)))
+    # the object's arrays are what was fitted: the same model as from the tuple itself
+    ref = MLPLagrangian(**kw).fit((q, qd, qdd), validation=(q, qd, qdd))
+    for a, b in zip(model.module_.parameters(), ref.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert model.history_["val_loss"] == ref.history_["val_loss"]

@@ -46,7 +46,7 @@ def test_discovers_pendulum_and_writes_the_contract(pendulum_csv, tmp_path):
         assert (out / fig).stat().st_size > 1000
     model = discover.load(out)
     q, v = np.random.default_rng(0).uniform(-2, 2, size=(2, 30, 1))
-    truth = discover.accelerations(PENDULUM, torch.as_tensor(q), torch.as_tensor(v)).numpy()
+    truth = -9.81 * np.sin(q)  # θ̈ = −(g/l) sin θ
     np.testing.assert_allclose(model.acceleration(q, v), truth, rtol=1e-5, atol=1e-6)
     # the stored string is SymPy-parsable and gives the same motion
     np.testing.assert_allclose(discover.accelerations(d["lagrangian"], torch.as_tensor(q), torch.as_tensor(v)).numpy(),
@@ -71,6 +71,31 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, body, column):
     assert len(lines) == 1 and "bad.csv" in lines[0] and column in lines[0]
     assert "Traceback" not in r.stderr
     assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_a_failure_while_writing_leaves_no_folder_and_keeps_the_old_one(tmp_path):
+    # the CLI writes through atomic_results_dir; a failure inside it (the report, a figure) must
+    # leave neither a half-written results folder nor the temporary one, and an earlier result
+    # (--force) must survive; success replaces it whole
+    from discover.reports import atomic_results_dir
+
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError):
+        with atomic_results_dir(out) as tmp:
+            (tmp / "lagrangian.json").write_text("{}")
+            assert tmp.parent == tmp_path and tmp.exists()
+            raise RuntimeError("report failed")
+    assert list(tmp_path.iterdir()) == []
+    out.mkdir()
+    (out / "old.txt").write_text("earlier")
+    with pytest.raises(RuntimeError):
+        with atomic_results_dir(out) as tmp:
+            (tmp / "new.txt").write_text("partial")
+            raise RuntimeError("figure failed")
+    assert [p.name for p in tmp_path.iterdir()] == ["run"] and [p.name for p in out.iterdir()] == ["old.txt"]
+    with atomic_results_dir(out) as tmp:
+        (tmp / "new.txt").write_text("complete")
+    assert [p.name for p in tmp_path.iterdir()] == ["run"] and [p.name for p in out.iterdir()] == ["new.txt"]
 
 
 def test_mlp_fallback_writes_a_loadable_model(pendulum_csv, tmp_path):

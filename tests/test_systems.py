@@ -154,10 +154,19 @@ def test_pendulum_period_and_small_angle_limit():
         np.testing.assert_allclose(q[:, 0], [amp, 0.0, -amp, amp], atol=1e-10)
         np.testing.assert_allclose(v[[0, 2, 3], 0], 0.0, atol=1e-9)
     t = np.linspace(0, 5, 50)
-    q0, v0 = np.array([[1e-4], [-2e-4]]), np.array([[3e-4], [0.0]])
+    q0, v0 = np.array([[1e-2], [-2e-2]]), np.array([[3e-2], [0.0]])
     exact, _ = p.exact_solution(q0, v0, t)
     small, _ = p.small_angle_solution(q0, v0, t)
-    np.testing.assert_allclose(exact, small, atol=1e-11)
+    # amplitude θ₀: the true frequency is ω(1 − θ₀²/16 + …), so the linear solution drifts in
+    # phase by ωθ₀²t/16, a difference of at most θ₀³ωt/16, plus O(θ₀³) terms that do not grow
+    # (the third harmonic, (θ₀³/192)(cos ωt − cos 3ωt), and the amplitude's own O(θ₀³) shift),
+    # taken as θ₀³/16; at t = 5 s the difference is 0.9 of this envelope: it is the leading
+    # term, not a loose bound
+    amp = np.sqrt(q0[:, 0] ** 2 + (v0[:, 0] / p.omega) ** 2)
+    envelope = amp**3 * (p.omega * t[:, None] + 1) / 16
+    diff = np.abs(exact - small)[..., 0]
+    assert np.all(diff <= 1.1 * envelope)
+    assert np.all(diff.max(0) >= 0.5 * envelope.max(0))
     with pytest.raises(ValueError, match="separatrix"):
         p.exact_solution([3.0], [5.0], t)
 

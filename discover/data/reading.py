@@ -176,6 +176,34 @@ def _numeric(table: _Table, col: str) -> np.ndarray:
     return values
 
 
+def _check_magnitudes(table: _Table, t, q, coords, time):
+    """Refuse magnitudes whose Lagrangian is not representable in double precision: beyond
+    ``discover.units.LIMIT`` (or, for a coordinate's largest value, below its inverse) the
+    coefficients of q⁴ or q̇² terms in these units overflow or underflow.  Milder scales are
+    fitted in rescaled internal units (:mod:`discover.units`)."""
+    from ..units import LIMIT
+
+    advice = "; express the column in other units (magnitudes from 1e-50 to 1e50 are fitted in rescaled units)"
+    for j, c in enumerate(coords):
+        a = np.abs(q[:, j])
+        i = int(np.argmax(a))
+        if a[i] > LIMIT:
+            raise DataError(f"value {q[i, j]:.3g} is too large{advice}", file=table.file, column=c, **table.where(i))
+        if 0 < a[i] < 1 / LIMIT:
+            raise DataError(f"every value is below {a[i]:.3g} in magnitude{advice}", file=table.file, column=c,
+                            **table.where(i))
+    a = np.abs(t)
+    i = int(np.argmax(a))
+    if a[i] > LIMIT:
+        raise DataError(f"time {t[i]:.3g} is too large{advice}", file=table.file, column=time, **table.where(i))
+    if len(t) > 1:
+        dt = np.abs(np.diff(t))
+        i = int(np.argmax(dt))
+        if 0 < dt[i] < 1 / LIMIT:
+            raise DataError(f"time steps are all below {dt[i]:.3g}{advice}", file=table.file, column=time,
+                            **table.where(i + 1))
+
+
 def _traj_ids(table: _Table, col: str) -> np.ndarray:
     raw = table.columns[col]
     try:
@@ -305,6 +333,7 @@ def _assemble(table: _Table, *, time, traj, coordinates, velocities, acceleratio
     qddot = None if acols is None else np.column_stack([_numeric(table, c) for c in acols])
     ids = _traj_ids(table, traj_col) if traj_col else np.zeros(N, dtype=np.int64)
 
+    _check_magnitudes(table, t, q, coords, time)
     for j, c in enumerate(coords):
         if np.all(q[:, j] == q[0, j]):
             raise DataError(
@@ -315,8 +344,8 @@ def _assemble(table: _Table, *, time, traj, coordinates, velocities, acceleratio
 
     need_derivatives = qdot is None or qddot is None
     trajectories = []
-    uniq, first = np.unique(ids, return_index=True)
-    for tid in uniq[np.argsort(first)]:
+    uniq = np.unique(ids)
+    for tid in uniq:  # by id, not by order of appearance: the fit does not depend on row order
         rows = np.flatnonzero(ids == tid)
         label = f"trajectory {tid}: " if traj_col else ""
         tt = t[rows]

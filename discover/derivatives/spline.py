@@ -13,6 +13,10 @@ from .noise import _noise
 #: SmoothingSpline's default s is SPLINE_FACTOR · N σ² (N σ² itself undersmooths badly
 #: whenever σ is estimated a little low)
 SPLINE_FACTOR = 2.0
+#: σ below ROUNDOFF · max|q| is floating-point round-off, not noise: the spline interpolates
+#: (s = 0).  A smoothing s at round-off level asks FITPACK for a residual it cannot resolve
+#: ("s too small"), and the iteration then returns an arbitrary spline.
+ROUNDOFF = 1e-12
 
 
 class SmoothingSpline(Differentiator):
@@ -35,18 +39,39 @@ class SmoothingSpline(Differentiator):
         N, n = q.shape
         if self.smoothing is None:
             self.noise_ = _noise(self.noise, t, q)
-            self.smoothing_ = SPLINE_FACTOR * N * self.noise_**2
+            roundoff = self.noise_ <= ROUNDOFF * np.max(np.abs(q), axis=0)
+            self.smoothing_ = np.where(roundoff, 0.0, SPLINE_FACTOR * N * self.noise_**2)
         else:
             self.smoothing_ = np.broadcast_to(np.asarray(self.smoothing, float), (n,)).copy()
         k = min(self.degree, N - 1)
         out = [np.empty_like(q) for _ in range(3)]
+        self.notes_ = []
         for j in range(n):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # FITPACK's iteration-limit notes
-                spl = UnivariateSpline(t, q[:, j], k=k, s=self.smoothing_[j])
+            spl = self._spline(t, q[:, j], k, j)
             for d in range(3):
                 out[d][:, j] = spl.derivative(d)(t) if d else spl(t)
         return out
+
+    def _spline(self, t, y, k, j):
+        """FITPACK's spline for column j; when FITPACK reports that it could not reach the
+        requested s (s too small for the data), the interpolating spline (s = 0), which is what
+        such an s approaches, is used instead and ``notes_`` says so.  Other FITPACK warnings
+        are passed on with the column named."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            spl = UnivariateSpline(t, y, k=k, s=self.smoothing_[j])
+        messages = [str(w.message) for w in caught]
+        if messages and self.smoothing_[j] > 0 and any("s too small" in m for m in messages):
+            self.notes_.append(f"column {j}: FITPACK could not reach s = {self.smoothing_[j]:.3g} "
+                               "(s too small); interpolating spline used")
+            self.smoothing_[j] = 0.0
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                spl = UnivariateSpline(t, y, k=k, s=0.0)
+            messages = [str(w.message) for w in caught]
+        for m in messages:
+            warnings.warn(f"smoothing spline, column {j}: {m.strip()}", RuntimeWarning, stacklevel=3)
+        return spl
 
     def describe(self) -> str:
         s = getattr(self, "smoothing_", self.smoothing)
