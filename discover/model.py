@@ -15,7 +15,7 @@ import sympy
 import torch
 
 from .library import Library, TermSet, complexity, default_tiers
-from .prepare import Prepared, prepare_trajectories, random_states, split_trajectories as _split, stack as _stack
+from .prepare import Prepared, prepare_trajectories, qddot_noise_floor, random_states, split_trajectories as _split, stack as _stack
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
@@ -58,8 +58,10 @@ class SparseLagrangian:
             validation error does not get worse (``refinement_`` says what happened).
         refine_steps, l1: Adam steps and L1 weight of the refinement.
         device: where the refinement runs ("cpu" or "cuda").
-        dissipation: also fit linear friction, a Rayleigh function R = ½ Σ cᵢ q̇ᵢ² beside L
-            (:mod:`discover.dissipation`); each cᵢ is selected or dropped like a library term.
+        dissipation: linear friction, a Rayleigh function R = ½ Σ cᵢ q̇ᵢ² beside L
+            (:mod:`discover.dissipation`): "auto" (default) tries every support with and without
+            the friction coefficients and keeps them only when they earn their place like terms;
+            True forces them into every support; False leaves friction out.
         seed: for the train/validation split and random gauge states.
         verbose: progress output.
     """
@@ -67,7 +69,7 @@ class SparseLagrangian:
     def __init__(self, library: Library | None = None, *, method: str = "auto", differentiator="auto",
                  parsimony: float = 0.25, validation: float = 0.25, max_samples: int = 4000,
                  max_terms: int = 400, refine: bool = False, refine_steps: int = 300, l1: float = 0.0,
-                 device: str = "cpu", dissipation: bool = False, seed: int = 0, verbose: bool = False):
+                 device: str = "cpu", dissipation="auto", seed: int = 0, verbose: bool = False):
         self.library = library
         self.method = method
         self.differentiator = differentiator
@@ -184,6 +186,7 @@ class SparseLagrangian:
             "n_terms": len(self.terms_),
             "validation_weak_acceleration_error": chosen["val_error"],
             "validation_qddot_error": _qddot_error(self, val),
+            "validation_qddot_noise_floor": qddot_noise_floor(val),
             "train_qddot_error": _qddot_error(self, train),
             "relative_noise_estimate": self.relative_noise_,
             "differentiator": self.differentiator_,
@@ -192,7 +195,7 @@ class SparseLagrangian:
         }
         if self.refinement_ is not None:
             self.metrics_["refinement"] = self.refinement_
-        if self.dissipation:
+        if self.dissipation is True or np.any(self.damping_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
         return self
 
@@ -237,7 +240,8 @@ class SparseLagrangian:
                 continue
             proposal = independent_blocks(Theta, A_norm, kept, i)
             for rows in [[i]] + ([proposal] if len(proposal) > 1 else []):
-                self._propose(Theta, A_norm, kept, rows, seen, cands, friction=list(range(K, Theta.shape[1])))
+                self._propose(Theta, A_norm, kept, rows, seen, cands, friction=list(range(K, Theta.shape[1])),
+                              force_friction=self.dissipation is True)
         # 4. validation of each candidate: M and f are linear in ξ, so the per-term columns on the
         #    validation states are computed once and every candidate costs one batched solve
         T = lambda x: torch.as_tensor(x, dtype=dtype)
@@ -264,16 +268,18 @@ class SparseLagrangian:
         return out
 
     @staticmethod
-    def _propose(Theta, A_norm, kept, rows, seen, cands, friction=()):
+    def _propose(Theta, A_norm, kept, rows, seen, cands, friction=(), force_friction=False):
         """Candidate supports and coefficients under the normalization rows of ``rows``; with
         ``friction`` (the friction columns) each support is also tried with all and with none
-        of them (their effect on the residual is small, so the paths often drop them early)."""
+        of them (their effect on the residual is small, so the paths often drop them early),
+        or only with all of them when ``force_friction``."""
         a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
         supports, R, colscale = candidate_supports(Theta, a, kept)
         if friction:
             fr = set(friction)
             supports = list(dict.fromkeys(tuple(sorted(v)) for S in supports
-                                          for v in (set(S), set(S) - fr, set(S) | fr) if v - fr))
+                                          for v in ((set(S) | fr,) if force_friction else
+                                                    (set(S), set(S) - fr, set(S) | fr)) if v - fr))
         a_s = a / colscale
         by_size: dict[int, list] = {}
         for S in supports:
@@ -374,7 +380,7 @@ class SparseLagrangian:
             "metrics": self.metrics_,
         } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
                               "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}}
-             if self.dissipation or np.any(self.damping_) else {})
+             if self.dissipation is True or np.any(self.damping_) else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> "SparseLagrangian":

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Prepared", "prepare_trajectories", "random_states", "split_trajectories", "stack"]
+__all__ = ["Prepared", "prepare_trajectories", "qddot_noise_floor", "random_states", "split_trajectories", "stack"]
 
 
 @dataclass
@@ -19,9 +19,12 @@ class Prepared:
     qddot: np.ndarray
     id: int = 0
     tf: object = field(default=None, repr=False)
+    #: the differentiator's estimate of its RMS q̈ error per coordinate (n,), None if unknown
+    qddot_error: np.ndarray | None = None
 
     def slice(self, a: int, b: int, id_: int) -> "Prepared":
-        return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_)
+        return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_,
+                        qddot_error=self.qddot_error)
 
 
 def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], str, np.ndarray]:
@@ -39,7 +42,11 @@ def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], s
             qd = tr.qdot
         if getattr(tr, "qddot", None) is not None:
             qdd = tr.qddot
-        out.append(Prepared(np.asarray(tr.t, float), np.asarray(tr.q, float), q_s, qd, qdd, int(tr.id)))
+        err = getattr(diff, "qddot_error_", None)
+        if getattr(tr, "qddot", None) is not None:
+            err = np.zeros(q_s.shape[1])
+        out.append(Prepared(np.asarray(tr.t, float), np.asarray(tr.q, float), q_s, qd, qdd, int(tr.id),
+                            qddot_error=None if err is None else np.asarray(err, float)))
         desc = diff.describe() if hasattr(diff, "describe") else repr(diff)
         noise.append(np.atleast_1d(estimate_noise(tr.t, tr.q)))
     return out, desc, np.max(np.stack(noise), axis=0)
@@ -80,3 +87,14 @@ def random_states(prepared, rng, dtype, n_states: int = 400):
     A = rng.normal(size=(n_states, q.shape[1])) * (qdd.std(0) + 1e-12)
     T = lambda x: torch.as_tensor(x, dtype=dtype)
     return T(Q), T(V), T(A)
+
+
+def qddot_noise_floor(prepared: list[Prepared], trim: int = 3) -> float:
+    """The relative q̈ error that even the true model would show against these estimated q̈:
+    the differentiators' own error estimates (bias² + variance from the noise level and the
+    signal spectrum), as ‖error‖ / ‖q̈‖ over the same samples as the models' q̈ error.  0 where
+    a differentiator gives no estimate."""
+    num = sum(float(np.sum(p.qddot_error ** 2)) * max(len(p.t) - 2 * trim, 0)
+              for p in prepared if p.qddot_error is not None and np.all(np.isfinite(p.qddot_error)))
+    qdd = stack(prepared, "qddot", trim)
+    return float(np.sqrt(num) / max(np.linalg.norm(qdd), 1e-300))

@@ -46,7 +46,9 @@ def parse_args(argv):
     p.add_argument("--parsimony", type=float, default=0.25,
                    help="prefer a sparser model while its validation error is within this factor of the best")
     p.add_argument("--fallback-threshold", type=float, default=0.05,
-                   help="train the MLP fallback when the best sparse model's validation error exceeds this")
+                   help="a library model whose held-out q̈ error is below this (or below 4× the estimated "
+                        "noise floor) is accepted; otherwise the MLP fallback is trained and returned only "
+                        "if its held-out q̈ error is lower")
     p.add_argument("--no-fallback", action="store_true", help="never train the MLP fallback")
     p.add_argument("--mlp-epochs", type=int, default=200)
     p.add_argument("--refine", action="store_true",
@@ -55,14 +57,17 @@ def parse_args(argv):
     p.add_argument("--l1", type=float, default=0.0, help="L1 weight of the --refine step (0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (refinement and MLP training)")
     p.add_argument("--dissipation", action="store_true",
-                   help="also fit linear friction, R = ½ Σ c_i q̇_i² (reported beside L)")
+                   help="force linear friction, R = ½ Σ c_i q̇_i², into the model (default: tried, and kept "
+                        "only when it earns its place)")
+    p.add_argument("--no-dissipation", action="store_true", help="never fit friction")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
 
 def fail(message: str, code: int = 2):
-    print(f"error: {message}", file=sys.stderr)
+    """One line on stderr (messages from other libraries may hold newlines), then exit."""
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
     sys.exit(code)
 
 
@@ -116,35 +121,27 @@ def main(argv=None) -> int:
     t0 = time.time()
     log(f"discover: {args.data}: {len(data.trajectories)} trajectories, coordinates {data.coordinates}")
     warns: list[str] = []
-    model, sparse_error, sparse_model = None, None, None
+    from discover.estimator import Discover
+    from discover.neural import TrainingDivergedError
+
+    dissipation = True if args.dissipation else (False if args.no_dissipation else "auto")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            sparse_model = SparseLagrangian(library, method=args.method, differentiator=args.differentiator,
-                                            parsimony=args.parsimony, validation=args.validation,
-                                            refine=args.refine, l1=args.l1, device=args.device,
-                                            dissipation=args.dissipation,
-                                            seed=args.seed, verbose=not args.quiet).fit(data)
-        warns += sorted({str(w.message) for w in caught})
-        err = sparse_model.metrics_["validation_weak_acceleration_error"]
-        if not np.all(np.isfinite(sparse_model.coef_)):
-            raise FitFailedError("the sparse fit diverged (non-finite coefficients)")
-        if err > args.fallback_threshold:
-            sparse_error = f"best validation error {err:.3g} > threshold {args.fallback_threshold:g}"
-        model = sparse_model
+        result_ = Discover(library, fallback=not args.no_fallback, fallback_threshold=args.fallback_threshold,
+                           mlp_epochs=args.mlp_epochs, device=args.device, seed=args.seed,
+                           validation=args.validation, differentiator=args.differentiator,
+                           verbose=not args.quiet, method=args.method, parsimony=args.parsimony,
+                           refine=args.refine, l1=args.l1, dissipation=dissipation).fit(data)
     except DataError as exc:
         fail(str(exc))
     except FitFailedError as exc:
-        sparse_error = str(exc)
-    if sparse_error is not None and not args.no_fallback:
-        log(f"discover: no sparse model fits ({sparse_error}); training the MLP Lagrangian fallback")
-        model = fit_mlp(data, args, log)
-        warns.append(f"no sparse library model fits ({sparse_error}): the result is an MLP Lagrangian "
-                     "without closed form")
-    elif sparse_error is not None and model is None:
-        fail(f"{args.data}: {sparse_error} (and --no-fallback was given)", code=1)
-    elif sparse_error is not None:
-        warns.append(f"the sparse model is poor ({sparse_error}); --no-fallback kept it")
+        fail(f"{args.data}: {exc} (and --no-fallback was given)", code=1)
+    except TrainingDivergedError as exc:
+        fail(f"{args.data}: the MLP fallback diverged ({exc}); no Lagrangian was written", code=1)
+    model, sparse_model = result_.model_, result_.sparse_
+    warns += result_.warnings_
+    log(f"discover: {result_.decision_}")
+    accepted = model is sparse_model and result_.scores_.get("library", math.inf) <= result_.accept_below_
+    sparse_error = None if accepted else result_.decision_
 
     fit_seconds = round(time.time() - t0, 2)
     # evaluation on held-out trajectories, prepared exactly as in the fit
@@ -153,12 +150,13 @@ def main(argv=None) -> int:
     prepared, desc, noise = prepare_trajectories(data, args.differentiator)
     _, val = _split(prepared, args.validation, args.seed)
     ev = evaluate(model, val)
-    if not args.dissipation and ev["energy_variation_on_data"] > 0.05:
+    if model is sparse_model and args.no_dissipation and ev["energy_variation_on_data"] > 0.05:
         warns.append(f"the energy of the found L varies by {ev['energy_variation_on_data']:.0%} along the held-out "
                      "data: if the system loses energy to friction, try --dissipation")
     metrics = dict(getattr(model, "metrics_", {}) or {})
     metrics.update({k: ev[k] for k in ("rollout_valid_time", "rollout_duration", "rollout_energy_drift",
                                         "energy_variation_on_data")})
+    metrics["selection"] = result_.summary()
     metrics["fit_seconds"] = fit_seconds
     metrics["fit_and_evaluation_seconds"] = round(time.time() - t0, 2)
     scale = np.concatenate([p.q_obs for p in prepared]).std(0)
@@ -193,17 +191,6 @@ def main(argv=None) -> int:
         print(f"L = {result['lagrangian']}" if result["lagrangian"] else "model: MLP Lagrangian (no closed form)")
         print(f"results: {out}/ (report.md, lagrangian.json, figures)")
     return 0
-
-
-def fit_mlp(data, args, log):
-    from discover.neural import MLPLagrangian, TrainingDivergedError
-
-    d = data.with_derivatives(args.differentiator)
-    try:
-        return MLPLagrangian(epochs=args.mlp_epochs, device=args.device, seed=args.seed, dtype="float32",
-                             verbose=not args.quiet).fit(d)
-    except TrainingDivergedError as exc:
-        fail(f"{args.data}: the MLP fallback diverged ({exc}); no Lagrangian was written", code=1)
 
 
 def _jsonable(d):

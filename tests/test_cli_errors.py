@@ -57,10 +57,7 @@ CASES = {
     "out-exists-without-force": (csv("t,x,y", GOOD), ["EXISTS"], ["--force"]),
 }
 
-XFAIL = {
-    "terms-unparsable": "pipelines/discover.py build_library passes SymPy's multi-line parse error "
-                        "(message + '\\nTokenError: ...') through fail(): two lines on stderr, not one",
-}
+XFAIL: dict[str, str] = {}  # cases expected to fail, with the reason (none at present)
 
 
 SUBPROCESS = ["fewer-samples-than-terms", "unknown-coordinates", "bad-library", "terms-unknown-symbol"]

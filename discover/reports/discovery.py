@@ -146,7 +146,7 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         lines += ["## Lagrangian", "", f"$$L = {to_latex(L, coords)}$$", "", "```", f"L = {L}", "```", "",
                   f"Normalization: {model.normalization_} (L and cL give the same motion, and "
                   "terms whose Euler–Lagrange equations vanish identically are dropped).", ""]
-        R = model.rayleigh() if getattr(model, "dissipation", False) or np.any(getattr(model, "damping_", 0)) else None
+        R = model.rayleigh() if getattr(model, "dissipation", False) is True or np.any(getattr(model, "damping_", 0)) else None
         eqs = equations_of_motion(L, coords)
         if R is not None:
             lines += ["## Dissipation (Rayleigh function)", "", f"$$R = {to_latex(R, coords)}$$", "",

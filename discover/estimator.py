@@ -1,0 +1,146 @@
+"""The policy users get by default: a library model first, an MLP Lagrangian only when it is
+honestly better.
+
+>>> result = Discover().fit(discover.read_csv("data/pendulum.csv"))
+>>> result.model_.lagrangian()
+0.5*theta_dot**2 + 9.81*cos(theta)
+
+1. :class:`~discover.model.SparseLagrangian` is fitted (automatic library search, friction tried).
+2. Its held-out q̈ error is compared with what the noise alone produces: the differentiators'
+   own estimate of their q̈ error on the same held-out samples (``noise_floor_``).  A model within
+   ``max(fallback_threshold, FLOOR_FACTOR × floor)`` is consistent with the data, and is returned.
+3. Otherwise (or when no library model could be fitted) an MLP Lagrangian is trained on the
+   *training* trajectories only, from smoothed derivatives, and scored on the same held-out
+   trajectories with the same metric.  It is returned only when its error is below
+   ``MLP_MARGIN`` × the library model's; otherwise the library model is returned with a warning.
+   A run never returns a model worse than another one it computed.
+
+``decision_`` says in one sentence what happened and why; ``warnings_`` lists what a user
+should know; ``scores_`` holds the held-out q̈ errors of every model fitted.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .model import FitFailedError, SparseLagrangian, _qddot_error
+from .prepare import prepare_trajectories, qddot_noise_floor, split_trajectories
+
+__all__ = ["Discover", "FLOOR_FACTOR", "MLP_MARGIN"]
+
+#: a library model whose held-out q̈ error is within this factor of the noise floor is
+#: consistent with the data (the floor is an estimate: measured 1.3–3× low on noisy pendulums and 1.1× on the noisy double pendulum)
+FLOOR_FACTOR = 3.0
+#: the MLP replaces the library model only when its held-out q̈ error is below this fraction of
+#: the library model's (a closed form is worth a small loss of fit)
+MLP_MARGIN = 0.8
+
+
+class Discover:
+    """Library model or, when honestly better, an MLP Lagrangian.
+
+    Args (keyword-only except ``library``):
+        library: passed to :class:`SparseLagrangian` (None: automatic tier search).
+        fallback: allow the MLP fallback at all.
+        fallback_threshold: held-out relative q̈ error below which a library model is accepted
+            whatever the noise floor says.
+        mlp_epochs, mlp_dtype, device: MLP training settings.
+        seed, validation, differentiator: shared by both estimators (same held-out split).
+        verbose: progress output.
+        **sparse_options: further :class:`SparseLagrangian` arguments (method, dissipation, …).
+    Fitted: ``model_``, ``sparse_`` (or None), ``mlp_`` (or None), ``scores_``, ``noise_floor_``,
+    ``decision_``, ``warnings_``.
+    """
+
+    def __init__(self, library=None, *, fallback: bool = True, fallback_threshold: float = 0.05,
+                 mlp_epochs: int = 200, mlp_dtype: str = "float32", device: str = "cpu", seed: int = 0,
+                 validation: float = 0.25, differentiator="auto", verbose: bool = False, **sparse_options):
+        self.library = library
+        self.fallback = fallback
+        self.fallback_threshold = fallback_threshold
+        self.mlp_epochs = mlp_epochs
+        self.mlp_dtype = mlp_dtype
+        self.device = device
+        self.seed = seed
+        self.validation = validation
+        self.differentiator = differentiator
+        self.verbose = verbose
+        self.sparse_options = sparse_options
+
+    def fit(self, data) -> "Discover":
+        self.sparse_, self.mlp_, self.model_ = None, None, None
+        self.scores_, self.warnings_ = {}, []
+        failure = None
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                sparse = SparseLagrangian(self.library, differentiator=self.differentiator,
+                                          validation=self.validation, device=self.device, seed=self.seed,
+                                          verbose=self.verbose, **self.sparse_options).fit(data)
+            self.warnings_ += sorted({str(w.message) for w in caught})
+            if not np.all(np.isfinite(sparse.coef_)):
+                raise FitFailedError("the library fit diverged (non-finite coefficients)")
+            self.sparse_ = sparse
+        except FitFailedError as exc:
+            failure = str(exc)
+
+        prepared, _, _ = prepare_trajectories(data, self.differentiator)
+        _, val = split_trajectories(prepared, self.validation, self.seed)
+        self.noise_floor_ = qddot_noise_floor(val)
+        self.accept_below_ = max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_)
+        if self.sparse_ is not None:
+            err = self.sparse_.metrics_["validation_qddot_error"]
+            self.scores_["library"] = err
+            if err <= self.accept_below_:
+                return self._choose(self.sparse_, f"the library model's held-out q̈ error {err:.3g} is consistent "
+                                    f"with the noise (accepted below {self.accept_below_:.3g})")
+            failure = (f"held-out q̈ error {err:.3g} > {self.accept_below_:.3g} (the larger of "
+                       f"{self.fallback_threshold:g} and {FLOOR_FACTOR:g} × the noise floor {self.noise_floor_:.3g})")
+        if not self.fallback:
+            if self.sparse_ is None:
+                raise FitFailedError(failure)
+            self.warnings_.append(f"the library model is poor ({failure}); the MLP fallback is off")
+            return self._choose(self.sparse_, f"no fallback: {failure}")
+
+        mlp = self._fit_mlp(data)
+        mlp_err = _qddot_error(mlp, val)
+        self.scores_["mlp"] = mlp_err
+        if self.sparse_ is None:
+            self.warnings_.append(f"no library model fits ({failure}): the result is an MLP Lagrangian "
+                                  "without closed form")
+            return self._choose(mlp, f"no library model could be fitted ({failure})")
+        lib_err = self.scores_["library"]
+        if mlp_err < MLP_MARGIN * lib_err:
+            self.warnings_.append(f"no library model fits ({failure}); the MLP Lagrangian's held-out q̈ error "
+                                  f"{mlp_err:.3g} beats the library model's {lib_err:.3g}: the result has no "
+                                  "closed form")
+            return self._choose(mlp, f"MLP held-out q̈ error {mlp_err:.3g} < {MLP_MARGIN:g} × library {lib_err:.3g}")
+        self.warnings_.append(f"the library model is poor ({failure}), but the MLP fallback did no better "
+                              f"(held-out q̈ error {mlp_err:.3g} vs {lib_err:.3g}): the library model is kept")
+        return self._choose(self.sparse_, f"library kept: MLP {mlp_err:.3g} is not below {MLP_MARGIN:g} × "
+                            f"library {lib_err:.3g}")
+
+    def _choose(self, model, decision: str) -> "Discover":
+        self.model_, self.decision_ = model, decision
+        return self
+
+    def _fit_mlp(self, data):
+        """The MLP on the training trajectories (the same split as the library fit), from the
+        smoothed derivatives of the default differentiator."""
+        from .neural import MLPLagrangian
+
+        train, _ = data.with_derivatives(self.differentiator).split(self.validation, seed=self.seed)
+        self.mlp_ = MLPLagrangian(epochs=self.mlp_epochs, device=self.device, seed=self.seed,
+                                  dtype=self.mlp_dtype, verbose=self.verbose).fit(train)
+        return self.mlp_
+
+    @property
+    def is_library_model(self) -> bool:
+        return isinstance(self.model_, SparseLagrangian)
+
+    def summary(self) -> dict:
+        return {"decision": self.decision_, "held_out_qddot_error": dict(self.scores_),
+                "qddot_noise_floor": self.noise_floor_ if math.isfinite(self.noise_floor_) else None,
+                "accept_below": self.accept_below_}
