@@ -62,6 +62,10 @@ class SparseLagrangian:
             (:mod:`discover.dissipation`): "auto" (default) tries every support with and without
             the friction coefficients and keeps them only when they earn their place like terms;
             True forces them into every support; False leaves friction out.
+        trajectory_fit: stage 2 on noisy data — the chosen support's coefficients (and friction)
+            re-estimated by maximum likelihood on the measured positions, multiple shooting
+            (:mod:`discover.ml_refine`), giving ``coef_stderr_``; "auto" (default): whenever the
+            weak form was used (noisy data); True: always; False: never.
         seed: for the train/validation split and random gauge states.
         verbose: progress output.
     """
@@ -69,7 +73,8 @@ class SparseLagrangian:
     def __init__(self, library: Library | None = None, *, method: str = "auto", differentiator="auto",
                  parsimony: float = 0.25, validation: float = 0.25, max_samples: int = 4000,
                  max_terms: int = 400, refine: bool = False, refine_steps: int = 300, l1: float = 0.0,
-                 device: str = "cpu", dissipation="auto", seed: int = 0, verbose: bool = False):
+                 device: str = "cpu", dissipation="auto", trajectory_fit="auto", seed: int = 0,
+                 verbose: bool = False):
         self.library = library
         self.method = method
         self.differentiator = differentiator
@@ -82,6 +87,7 @@ class SparseLagrangian:
         self.l1 = l1
         self.device = device
         self.dissipation = dissipation
+        self.trajectory_fit = trajectory_fit
         self.seed = seed
         self.verbose = verbose
 
@@ -110,9 +116,15 @@ class SparseLagrangian:
         block_of = _blocks(self.terms_, self.coordinates_, rows)  # per coordinate, index into rows
         term_block = [block_of[index[_coordinates_of(e, self.coordinates_)[0]]]
                       if _coordinates_of(e, self.coordinates_) else 0 for e in self.terms_]
-        self.coef_ = np.array([c * f * lam[b] for c, (f, _), b in zip(self.coef_, pairs, term_block)])
+        factor = np.array([f * lam[b] for (f, _), b in zip(pairs, term_block)])
+        self.coef_ = self.coef_ * factor
+        if self.coef_stderr_ is not None:
+            self.coef_stderr_ = self.coef_stderr_ * np.abs(factor)
         self.terms_ = [e for _, e in pairs]
-        self.damping_ = np.array([c * lam[block_of[i]] * tau / s[i] ** 2 for i, c in enumerate(self.damping_)])
+        dfactor = np.array([lam[block_of[i]] * tau / s[i] ** 2 for i in range(len(s))])
+        self.damping_ = self.damping_ * dfactor
+        if self.damping_stderr_ is not None:
+            self.damping_stderr_ = self.damping_stderr_ * np.abs(dfactor)
         self._build()
         if "rayleigh_dissipation" in self.metrics_:
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
@@ -180,6 +192,11 @@ class SparseLagrangian:
         if len(rows) > 1:
             self.normalization_ += " (decoupled blocks, each scaled separately)"
         self._build()
+        self.coef_stderr_, self.damping_stderr_, self.trajectory_fit_ = None, None, None
+        if self.trajectory_fit is True or (self.trajectory_fit == "auto" and method == "weak"):
+            from .ml_refine import trajectory_refine
+
+            self.trajectory_fit_ = trajectory_refine(self, train, val, _qddot_error)
         self.metrics_ = {
             "method": method,
             "library": self.library_name_,
@@ -195,6 +212,8 @@ class SparseLagrangian:
         }
         if self.refinement_ is not None:
             self.metrics_["refinement"] = self.refinement_
+        if self.trajectory_fit_ is not None:
+            self.metrics_["trajectory_fit"] = self.trajectory_fit_
         if self.dissipation is True or np.any(self.damping_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
         return self
@@ -374,13 +393,21 @@ class SparseLagrangian:
             "coordinates": self.coordinates_,
             "lagrangian": str(self.lagrangian()),
             "model": "sparse",
-            "terms": [{"term": str(e), "coefficient": float(c)} for e, c in zip(self.terms_, self.coef_)],
+            "terms": [{"term": str(e), "coefficient": float(c)}
+                      | ({} if se is None else {"stderr": float(se)})
+                      for e, c, se in zip(self.terms_, self.coef_, self._stderr_list(getattr(self, "coef_stderr_", None), len(self.coef_)))],
             "normalization": self.normalization_,
             "normalization_coordinates": self.normalization_coordinates_,
             "metrics": self.metrics_,
         } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
-                              "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}}
+                              "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}
+                              | ({} if getattr(self, "damping_stderr_", None) is None else
+                                 {"stderr": dict(zip(self.coordinates_, map(float, self.damping_stderr_)))})}
              if self.dissipation is True or np.any(self.damping_) else {})
+
+    @staticmethod
+    def _stderr_list(stderr, k):
+        return [None] * k if stderr is None else list(stderr)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SparseLagrangian":
@@ -390,6 +417,8 @@ class SparseLagrangian:
         m.coordinates_ = list(d["coordinates"])
         m.terms_ = [parse_lagrangian(t["term"]) for t in d["terms"]]
         m.coef_ = np.array([t["coefficient"] for t in d["terms"]], float)
+        m.coef_stderr_ = (np.array([t["stderr"] for t in d["terms"]], float)
+                          if d["terms"] and all("stderr" in t for t in d["terms"]) else None)
         m.normalization_ = d.get("normalization", "")
         m.normalization_coordinates_ = d.get("normalization_coordinates", m.coordinates_[:1])
         m.normalization_coordinate_ = m.normalization_coordinates_[0]

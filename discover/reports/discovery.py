@@ -158,8 +158,20 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         lines += ["## Equations of motion", ""]
         lines += [f"$${to_latex(e.lhs, coords)} = 0$$" for e in eqs] + [""]
         lines += ["Plain text:", "", "```"] + [f"{e.lhs} = 0" for e in eqs] + ["```", ""]
-        lines += ["## Terms", "", "| term | coefficient |", "|---|---|"]
-        lines += [f"| `{t}` | {c:.8g} |" for t, c in zip(model.terms_, model.coef_)] + [""]
+        se = getattr(model, "coef_stderr_", None)
+        if se is None:
+            lines += ["## Terms", "", "| term | coefficient |", "|---|---|"]
+            lines += [f"| `{t}` | {c:.8g} |" for t, c in zip(model.terms_, model.coef_)] + [""]
+        else:
+            lines += ["## Terms", "", "Standard errors from the maximum-likelihood trajectory fit (Gauss–Newton "
+                      "curvature; the coefficient that carries the normalization is fixed, stderr 0).", "",
+                      "| term | coefficient | ± stderr |", "|---|---|---|"]
+            lines += [f"| `{t}` | {c:.8g} | {e:.2g} |" for t, c, e in zip(model.terms_, model.coef_, se)] + [""]
+            dse = getattr(model, "damping_stderr_", None)
+            if dse is not None:
+                lines += ["| friction | c | ± stderr |", "|---|---|---|"]
+                lines += [f"| {q} | {c:.6g} | {e:.2g} |" for q, c, e in zip(model.coordinates_, model.damping_, dse)]
+                lines += [""]
         _fig_coefficients(model.terms_, model.coef_, out / "coefficients.png")
         lines += ["![coefficients](coefficients.png)", ""]
     else:
