@@ -21,6 +21,7 @@ from .derivatives import (
 )
 from .library import Constant, Custom, Polynomial, Radial, Trig
 from .model import FitFailedError, SparseLagrangian, load
+from .estimator import Discover
 from .neural import MLPEnsemble, MLPLagrangian, TrainingDivergedError
 
 __version__ = "0.1.0"
@@ -31,6 +32,6 @@ __all__ = [
     "DataError", "Trajectory", "TrajectorySet", "check_enough_samples", "read_csv",
     "Auto", "FiniteDifference", "SavitzkyGolay", "SmoothingSpline", "estimate_noise", "get_differentiator",
     "Constant", "Custom", "Polynomial", "Radial", "Trig",
-    "FitFailedError", "SparseLagrangian", "load",
+    "FitFailedError", "SparseLagrangian", "load", "Discover",
     "MLPEnsemble", "MLPLagrangian", "TrainingDivergedError",
 ]

@@ -174,6 +174,7 @@ class SparseLagrangian:
                 "or could not carry the normalization"
             )
         chosen = _select(results, self.parsimony)
+        self.alternatives_ = _alternatives(results, chosen, self.parsimony)
         self.damping_ = np.asarray(chosen.get("damping", np.zeros(n)), float)
         self.refinement_ = None
         if self.refine and np.any(self.damping_):
@@ -214,6 +215,8 @@ class SparseLagrangian:
             self.metrics_["refinement"] = self.refinement_
         if self.trajectory_fit_ is not None:
             self.metrics_["trajectory_fit"] = self.trajectory_fit_
+        if self.alternatives_:
+            self.metrics_["indistinguishable_alternatives"] = len(self.alternatives_)
         if self.dissipation is True or np.any(self.damping_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
         return self
@@ -399,6 +402,7 @@ class SparseLagrangian:
             "normalization": self.normalization_,
             "normalization_coordinates": self.normalization_coordinates_,
             "metrics": self.metrics_,
+            "alternatives": getattr(self, "alternatives_", []),
         } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
                               "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}
                               | ({} if getattr(self, "damping_stderr_", None) is None else
@@ -502,6 +506,24 @@ def _select(results, parsimony: float):
     e = min(c["val_error"] for c in group)
     tied = [c for c in group if c["val_error"] <= e * (1 + TIE) or c["val_error"] < EXACT]
     return min(tied, key=lambda c: (list(c["norm"]), tuple(c.get("support", ()))))
+
+
+def _alternatives(results, chosen, parsimony: float, keep: int = 3) -> list[dict]:
+    """Other supports the held-out data cannot tell from the chosen one: no more terms, and a
+    validation error within the same (1 + parsimony) band (θ² beside cos θ at small amplitude,
+    x⁴ beside cos x).  The simplest was returned; these are reported."""
+    best = min(c["val_error"] for c in results)
+    limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
+    seen = {frozenset(map(str, chosen["terms"]))}
+    out = []
+    for c in sorted(results, key=lambda c: (c["val_error"], c["n_terms"])):
+        key = frozenset(map(str, c["terms"]))
+        if c["val_error"] > limit or c["n_terms"] > chosen["n_terms"] or key in seen or not c["terms"]:
+            continue
+        seen.add(key)
+        out.append({"lagrangian": str(build_lagrangian(c["terms"], c["coef"], digits=4)),
+                    "validation_error": float(c["val_error"]), "n_terms": int(c["n_terms"])})
+    return out[:keep]
 
 
 def load(path) -> object:

@@ -66,9 +66,18 @@ def test_damped_pendulum_l_and_friction_recovered_from_positions():
 
 
 def test_conservative_data_get_no_friction():
-    m = SparseLagrangian(dissipation=True).fit(damped_pendulum_set(gamma=0.0))
+    """By default friction is tried and kept only when it earns its place: not here."""
+    m = SparseLagrangian().fit(damped_pendulum_set(gamma=0.0))
     assert {str(t) for t in m.terms_} == {"theta_dot**2", "cos(theta)"}
     assert np.all(m.damping_ == 0)
+
+
+def test_forced_friction_on_conservative_data_is_zero():
+    """dissipation=True puts c into the model; on undamped data its value is 0 (to round-off,
+    relative to the 2√(g) ≈ 6.3 of critical damping)."""
+    m = SparseLagrangian(dissipation=True).fit(damped_pendulum_set(gamma=0.0))
+    assert {str(t) for t in m.terms_} == {"theta_dot**2", "cos(theta)"}
+    assert abs(m.damping_[0]) < 1e-8 * 2 * np.sqrt(G)
 
 
 def test_damped_pendulum_with_noise_weak_form():

@@ -140,6 +140,14 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
               f"- estimated position noise (relative to signal std): {info['relative_noise']:.2g}", ""]
     if warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
+    alternatives = getattr(model, "alternatives_", None)
+    if alternatives:
+        lines += ["## Indistinguishable alternatives", "",
+                  "These supports, with no more terms, fit the held-out data within the same margin; the data "
+                  "cannot tell them apart (look-alike terms such as θ² and cos θ at small amplitude), so the "
+                  "simplest was returned. More amplitude or less noise would separate them.", "",
+                  "| L | held-out weak error |", "|---|---|"]
+        lines += [f"| `{a['lagrangian']}` | {a['validation_error']:.3g} |" for a in alternatives] + [""]
     sparse = getattr(model, "terms_", None) is not None
     if sparse:
         L = model.lagrangian()

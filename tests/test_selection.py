@@ -1,0 +1,93 @@
+"""The decisions of the default path (discover.Discover), tested from physics: an exact library
+model is accepted without an MLP, a worse MLP is never returned, a system outside the library
+triggers the fallback, both no-fallback branches, and look-alike terms reported at small
+amplitude."""
+import numpy as np
+import pytest
+
+import discover.estimator as estimator
+from discover import FitFailedError, TrajectorySet
+from discover.estimator import Discover
+from discover.library import Custom, Polynomial
+from discover.model import SparseLagrangian
+
+from physics import trajectories
+
+G = 9.81
+
+
+def _set(L, coords, q0s, v0s, t, noise=0.0, seed=0):
+    q = trajectories(L, coords, q0s, v0s, t)
+    if noise:
+        q = q + noise * q.std(axis=(0, 1)) * np.random.default_rng(seed).normal(size=q.shape)
+    B, T, n = q.shape
+    return TrajectorySet.from_arrays(np.tile(t, B), q.reshape(-1, n), coordinates=coords,
+                                     traj=np.repeat(np.arange(B), T))
+
+
+def _pendulum(amplitudes, noise=0.0, seed=0, duration=6.0):
+    t = np.arange(0, duration, 0.01)
+    return _set(f"theta_dot**2/2 + {G}*cos(theta)", ["theta"], [[a] for a in amplitudes],
+                [[0.0]] * len(amplitudes), t, noise, seed)
+
+
+def _relativistic():
+    """L = −√(1 − ẋ²) − g x (c = m = 1): no finite polynomial in ẋ is its kinetic part."""
+    rng = np.random.default_rng(4)
+    t = np.arange(0, 4, 0.01)
+    return _set("-sqrt(1 - x_dot**2) - 0.5*x", ["x"], rng.uniform(-1, 1, (6, 1)), rng.uniform(-0.93, 0.93, (6, 1)), t)
+
+
+def test_exact_library_model_is_accepted_without_training_an_mlp():
+    r = Discover().fit(_pendulum([0.5, 1.0, 1.5, 2.0, 2.5]))
+    assert r.is_library_model and r.mlp_ is None
+    coef = dict(zip(map(str, r.model_.terms_), r.model_.coef_))
+    assert coef["cos(theta)"] / coef["theta_dot**2"] == pytest.approx(2 * G, rel=1e-6)
+
+
+def test_a_worse_mlp_is_never_returned(monkeypatch):
+    """Force the fallback to run (no acceptance band) with an MLP trained for 3 epochs: the
+    exact library model must be kept, with a warning that says so."""
+    monkeypatch.setattr(estimator, "FLOOR_FACTOR", 0.0)
+    r = Discover(fallback_threshold=0.0, mlp_epochs=3).fit(_pendulum([0.5, 1.0, 1.5, 2.0, 2.5], noise=0.01))
+    assert r.mlp_ is not None
+    assert r.is_library_model
+    assert r.scores_["mlp"] >= estimator.MLP_MARGIN * r.scores_["library"]
+    assert any("kept" in w for w in r.warnings_)
+
+
+@pytest.mark.slow
+def test_a_system_outside_the_library_trains_the_mlp_and_returns_the_better():
+    r = Discover(Polynomial(2), mlp_epochs=40).fit(_relativistic())
+    assert r.scores_["library"] > r.accept_below_  # ½ẋ² cannot carry √(1 − ẋ²) at ẋ up to 0.93
+    assert r.mlp_ is not None
+    better = r.scores_["mlp"] < estimator.MLP_MARGIN * r.scores_["library"]
+    assert (r.model_ is r.mlp_) == better
+    assert r.warnings_
+
+
+def test_no_fallback_keeps_a_poor_library_model_with_a_warning():
+    r = Discover(Polynomial(2), fallback=False).fit(_relativistic())
+    assert r.is_library_model and r.mlp_ is None
+    assert any("fallback is off" in w for w in r.warnings_)
+
+
+def test_no_fallback_and_no_library_model_raises():
+    """x alone cannot carry the normalization (no ẋ² term): no library model exists."""
+    with pytest.raises(FitFailedError):
+        Discover(Custom(["x"]), fallback=False).fit(_relativistic())
+
+
+def test_look_alikes_at_small_amplitude_are_reported():
+    """At ±0.15 rad, θ² and cos θ = 1 − θ²/2 + … differ by θ⁴/24 ≈ 2e-5: within 1 % noise the
+    data cannot separate them.  Whichever is returned has ω² = g, and the other is listed."""
+    m = SparseLagrangian().fit(_pendulum([0.06, 0.09, 0.12, 0.15, 0.1, 0.13], noise=0.01, seed=3))
+    names = {str(t) for t in m.terms_}
+    coef = dict(zip(map(str, m.terms_), m.coef_))
+    if "cos(theta)" in names:
+        omega2 = coef["cos(theta)"] / (2 * coef["theta_dot**2"])
+    else:
+        omega2 = -coef["theta**2"] / coef["theta_dot**2"]
+    assert omega2 == pytest.approx(G, rel=0.02)
+    other = "theta**2" if "cos(theta)" in names else "cos(theta)"
+    assert any(other in a["lagrangian"] for a in m.alternatives_)
