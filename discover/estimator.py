@@ -44,6 +44,8 @@ class Discover:
     Args (keyword-only except ``library``):
         library: passed to :class:`SparseLagrangian` (None: automatic tier search).
         fallback: allow the MLP fallback at all.
+        model: "auto" (the policy above), or "mlp" to skip the library and return an MLP
+            Lagrangian (a user's explicit choice; nothing is compared).
         fallback_threshold: held-out relative q̈ error below which a library model is accepted
             whatever the noise floor says.
         mlp_epochs, mlp_dtype, device: MLP training settings.
@@ -54,11 +56,12 @@ class Discover:
     ``decision_``, ``warnings_``.
     """
 
-    def __init__(self, library=None, *, fallback: bool = True, fallback_threshold: float = 0.05,
+    def __init__(self, library=None, *, fallback: bool = True, model: str = "auto", fallback_threshold: float = 0.05,
                  mlp_epochs: int = 200, mlp_dtype: str = "float32", device: str = "cpu", seed: int = 0,
                  validation: float = 0.25, differentiator="auto", verbose: bool = False, **sparse_options):
         self.library = library
         self.fallback = fallback
+        self.model = model
         self.fallback_threshold = fallback_threshold
         self.mlp_epochs = mlp_epochs
         self.mlp_dtype = mlp_dtype
@@ -73,6 +76,15 @@ class Discover:
         self.sparse_, self.mlp_, self.model_ = None, None, None
         self.scores_, self.warnings_ = {}, []
         failure = None
+        if self.model not in ("auto", "mlp"):
+            raise ValueError(f"model must be 'auto' or 'mlp', not {self.model!r}")
+        if self.model == "mlp":
+            prepared, _, _ = prepare_trajectories(data, self.differentiator)
+            train, val = split_trajectories(prepared, self.validation, self.seed)
+            self.noise_floor_, self.accept_below_ = qddot_noise_floor(val), math.nan
+            mlp = self._fit_mlp(data.coordinates, train)
+            self.scores_["mlp"] = _qddot_error(mlp, val)
+            return self._choose(mlp, "MLP Lagrangian requested (model='mlp'); no library model was fitted")
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -87,7 +99,7 @@ class Discover:
             failure = str(exc)
 
         prepared, _, _ = prepare_trajectories(data, self.differentiator)
-        _, val = split_trajectories(prepared, self.validation, self.seed)
+        train, val = split_trajectories(prepared, self.validation, self.seed)
         self.noise_floor_ = qddot_noise_floor(val)
         self.accept_below_ = max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_)
         if self.sparse_ is not None:
@@ -104,7 +116,7 @@ class Discover:
             self.warnings_.append(f"the library model is poor ({failure}); the MLP fallback is off")
             return self._choose(self.sparse_, f"no fallback: {failure}")
 
-        mlp = self._fit_mlp(data)
+        mlp = self._fit_mlp(data.coordinates, train)
         mlp_err = _qddot_error(mlp, val)
         self.scores_["mlp"] = mlp_err
         if self.sparse_ is None:
@@ -126,14 +138,16 @@ class Discover:
         self.model_, self.decision_ = model, decision
         return self
 
-    def _fit_mlp(self, data):
-        """The MLP on the training trajectories (the same split as the library fit), from the
-        smoothed derivatives of the default differentiator."""
+    def _fit_mlp(self, coordinates, train):
+        """The MLP on the training trajectories of the library fit's split (the same prepared
+        data: smoothed q and the differentiator's q̇, q̈, never raw second differences)."""
+        from .data import Trajectory, TrajectorySet
         from .neural import MLPLagrangian
 
-        train, _ = data.with_derivatives(self.differentiator).split(self.validation, seed=self.seed)
+        pieces = [Trajectory(p.t, p.q, p.qdot, p.qddot, i) for i, p in enumerate(train)]
         self.mlp_ = MLPLagrangian(epochs=self.mlp_epochs, device=self.device, seed=self.seed,
-                                  dtype=self.mlp_dtype, verbose=self.verbose).fit(train)
+                                  dtype=self.mlp_dtype, verbose=self.verbose).fit(
+            TrajectorySet(list(coordinates), pieces))
         return self.mlp_
 
     @property
@@ -143,4 +157,4 @@ class Discover:
     def summary(self) -> dict:
         return {"decision": self.decision_, "held_out_qddot_error": dict(self.scores_),
                 "qddot_noise_floor": self.noise_floor_ if math.isfinite(self.noise_floor_) else None,
-                "accept_below": self.accept_below_}
+                "accept_below": self.accept_below_ if math.isfinite(self.accept_below_) else None}

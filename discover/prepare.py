@@ -52,8 +52,18 @@ def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], s
     return out, desc, np.max(np.stack(noise), axis=0)
 
 
+#: a single trajectory is cut into this many pieces for validation (when each piece is long enough)
+SINGLE_PIECES = 8
+#: fewest samples of a validation piece of a single trajectory
+MIN_PIECE = 50
+
+
 def split_trajectories(prepared: list[Prepared], fraction: float, seed: int) -> tuple[list[Prepared], list[Prepared]]:
-    """Hold out whole trajectories when there are several, else the last segment of the one."""
+    """Hold out whole trajectories when there are several.  One long trajectory (one recording)
+    is cut into ``SINGLE_PIECES`` pieces and a ``fraction`` of them, spread evenly over the
+    record, is held out, so that validation covers the early, large swings and the late, small
+    ones (not only the last quarter); a short one holds out its last ``fraction``.  Derivatives
+    were estimated on the whole trajectory before cutting, so the cuts add no edge effects."""
     if len(prepared) >= 2:
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(prepared))
@@ -63,8 +73,31 @@ def split_trajectories(prepared: list[Prepared], fraction: float, seed: int) -> 
         return train, val
     p = prepared[0]
     N = len(p.t)
-    cut = int(N * (1 - fraction))
-    return [p.slice(0, cut, p.id)], [p.slice(cut, N, p.id)]
+    k = SINGLE_PIECES
+    n_val = max(1, int(round(fraction * k)))
+    if N // k < MIN_PIECE or n_val >= k:
+        cut = int(N * (1 - fraction))
+        return [p.slice(0, cut, p.id)], [p.slice(cut, N, p.id)]
+    edges = np.linspace(0, N, k + 1).astype(int)
+    held = set(np.round(np.linspace(k / n_val - 1, k - 1, n_val)).astype(int).tolist())
+    train, val = [], []
+    for i in range(k):
+        (val if i in held else train).append(p.slice(edges[i], edges[i + 1], p.id))
+    return _merge_adjacent(train), val
+
+
+def _merge_adjacent(pieces: list[Prepared]) -> list[Prepared]:
+    """Consecutive pieces of one trajectory joined again (fewer, longer training pieces)."""
+    out = [pieces[0]]
+    for p in pieces[1:]:
+        last = out[-1]
+        if last.id == p.id and np.isclose(p.t[0] - last.t[-1], np.median(np.diff(last.t))):
+            out[-1] = Prepared(np.concatenate([last.t, p.t]), np.concatenate([last.q_obs, p.q_obs]),
+                               np.concatenate([last.q, p.q]), np.concatenate([last.qdot, p.qdot]),
+                               np.concatenate([last.qddot, p.qddot]), last.id, qddot_error=last.qddot_error)
+        else:
+            out.append(p)
+    return out
 
 
 def stack(prepared: list[Prepared], attr: str, trim: int = 0) -> np.ndarray:

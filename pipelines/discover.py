@@ -50,6 +50,9 @@ def parse_args(argv):
                         "noise floor) is accepted; otherwise the MLP fallback is trained and returned only "
                         "if its held-out q̈ error is lower")
     p.add_argument("--no-fallback", action="store_true", help="never train the MLP fallback")
+    p.add_argument("--model", choices=["auto", "mlp"], default="auto",
+                   help="auto: a library model, or the MLP fallback when it is honestly better; "
+                        "mlp: skip the library and train an MLP Lagrangian")
     p.add_argument("--mlp-epochs", type=int, default=200)
     p.add_argument("--refine", action="store_true",
                    help="stage 2: refine the coefficients on the q̈-loss (Adam + L1 through the engine); "
@@ -126,7 +129,8 @@ def main(argv=None) -> int:
 
     dissipation = True if args.dissipation else (False if args.no_dissipation else "auto")
     try:
-        result_ = Discover(library, fallback=not args.no_fallback, fallback_threshold=args.fallback_threshold,
+        result_ = Discover(library, fallback=not args.no_fallback, model=args.model,
+                           fallback_threshold=args.fallback_threshold,
                            mlp_epochs=args.mlp_epochs, device=args.device, seed=args.seed,
                            validation=args.validation, differentiator=args.differentiator,
                            verbose=not args.quiet, method=args.method, parsimony=args.parsimony,

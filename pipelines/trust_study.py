@@ -80,6 +80,7 @@ class Case:
     subprocess: bool = False    # run the CLI in a subprocess with a timeout
     omega2: float | None = None  # report the model's small-angle ω² against this
     note: str = ""
+    held_note: str = "held out: same initial-state distribution, seed + 5000"
 
     @property
     def noise_text(self) -> str:
@@ -129,7 +130,8 @@ CASES = {
                    _random_phase_1d(pendulum_V, 0.5, 2.0), noise_rel=0.02),
     "video": Case("video", ["theta"], f"theta_dot**2/2 + {OMEGA2}*cos(theta - {THETA0})", 0.05, 1, 140.0, 1 / 30,
                   _video_initial, noise_abs=0.003, held_initial=_random_phase_1d(video_V, 0.1, 0.3, THETA0),
-                  omega2=OMEGA2, note="1 trajectory, 30 fps"),
+                  omega2=OMEGA2, note="1 trajectory, 30 fps",
+                  held_note="held out: 4 × 140 s at 30 fps, amplitudes U[0.1, 0.3] rad about θ₀, random phase"),
     "double": Case("double", ["theta1", "theta2"],
                    f"theta1_dot**2 + theta1_dot*theta2_dot*cos(theta1 - theta2) + theta2_dot**2/2"
                    f" + {2 * G}*cos(theta1) + {G}*cos(theta2)", 0.0, 40, 5.0, 0.01, _double_initial,
@@ -438,9 +440,9 @@ def _num(x, fmt=".3g"):
     return "—" if not math.isfinite(x) else format(x, fmt)
 
 
-def write_report(path: Path, rows, command: str, seconds: float, timeout: float):
+def write_report(path: Path, rows, command: str, seconds: float, timeout: float, code: str = ""):
     lines = ["# Trust study: the default `pipelines/discover.py` on noisy data it was never tuned on", "",
-             f"Command: `{command}`", "",
+             f"Command: `{command}`", "", f"Code measured: {code}", "",
              f"Total runtime: {seconds:.0f} s (2 CPU cores). Each case: positions only, Gaussian noise, the CLI "
              "called with default options (`DATA.csv --out DIR --force --quiet --seed S`); the double pendulum in a "
              f"subprocess limited to {timeout:g} s. q̈ error: on {N_HELD_OUT} new clean trajectories of the true "
@@ -471,8 +473,40 @@ def write_report(path: Path, rows, command: str, seconds: float, timeout: float)
     for c in CASES.values():
         lines.append(f"- {c.name}: L = `{c.L}`" + (f", friction −{c.friction:g} q̇" if c.friction else "")
                      + f"; {c.n_traj} × {c.duration:g} s, dt {c.dt:.4g}, noise {c.noise_text}"
-                     + (f" ({c.note})" if c.note else ""))
+                     + (f" ({c.note})" if c.note else "") + f"; {c.held_note}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def code_state() -> str:
+    """The measured code: git HEAD (read only) and a hash of discover/**/*.py + pipelines/discover.py."""
+    import hashlib
+
+    root = _HERE.parent
+    h = hashlib.sha256()
+    for f in sorted((root / "discover").rglob("*.py")) + [CLI]:
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "?"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "discover", str(CLI)], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        dirty = [l[3:] for l in dirty if l.strip()]
+    except (OSError, subprocess.SubprocessError):
+        head, dirty = "?", []
+    return f"git {head}" + (f" + uncommitted {', '.join(dirty)}" if dirty else "") + f"; code hash {h.hexdigest()[:12]}"
+
+
+def _preload():
+    """Import the CLI and every package module now, so the in-process cases all measure one
+    snapshot of the code even while it is being edited."""
+    import pkgutil
+
+    import discover
+
+    cli()
+    for m in pkgutil.walk_packages(discover.__path__, "discover."):
+        with contextlib.suppress(Exception):
+            importlib.import_module(m.name)
 
 
 def parse_args(argv):
@@ -508,6 +542,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     command = "python pipelines/trust_study.py " + " ".join(shlex.quote(a) for a in argv)
     t0 = time.time()
+    code_before = code_state()
+    _preload()
     rows = []
     with atomic_results_dir(out) as tmp, tempfile.TemporaryDirectory(prefix="trust-") as work:
         for name in cases:
@@ -529,7 +565,10 @@ def main(argv=None) -> int:
                     w = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
                     w.writeheader()
                     w.writerows(rows)
-        write_report(tmp / "trust.md", rows, command, time.time() - t0, args.timeout)
+        code_after = code_state()
+        code = code_before if code_after == code_before else \
+            f"CHANGED DURING THE RUN: at start {code_before}; at end {code_after}"
+        write_report(tmp / "trust.md", rows, command, time.time() - t0, args.timeout, code)
     print(f"results: {out}/trust.md ({time.time() - t0:.0f} s)")
     return 0
 

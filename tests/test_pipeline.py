@@ -100,8 +100,8 @@ def test_a_failure_while_writing_leaves_no_folder_and_keeps_the_old_one(tmp_path
 
 def test_mlp_fallback_writes_a_loadable_model(pendulum_csv, tmp_path):
     out = tmp_path / "mlp"
-    # a threshold no sparse model can meet forces the fallback path
-    r = run(pendulum_csv, "--out", out, "--quiet", "--fallback-threshold", "0", "--mlp-epochs", "3")
+    # the MLP path on request (the automatic fallback's decisions are tested in test_selection.py)
+    r = run(pendulum_csv, "--out", out, "--quiet", "--model", "mlp", "--mlp-epochs", "3")
     assert r.returncode == 0, r.stderr
     d = json.loads((out / "lagrangian.json").read_text())
     assert d["model"] == "mlp" and d["lagrangian"] is None

@@ -183,11 +183,10 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         _fig_coefficients(model.terms_, model.coef_, out / "coefficients.png")
         lines += ["![coefficients](coefficients.png)", ""]
     else:
-        lines += ["## Model: MLP Lagrangian (fallback)", "",
-                  "No sparse library model reached the validation threshold "
-                  f"({sparse_error}); an MLP Lagrangian L(q, q̇) was trained through the "
-                  "Euler–Lagrange equations instead. It has no closed form; use "
-                  "`discover.load(DIR)` for q̈, rollouts and energy.", ""]
+        lines += ["## Model: MLP Lagrangian", "",
+                  f"Why: {sparse_error}. An MLP Lagrangian L(q, q̇) was trained through the "
+                  "Euler–Lagrange equations on the training trajectories' smoothed derivatives. It has no "
+                  "closed form; use `discover.load(DIR)` for q̈, rollouts and energy.", ""]
     m = info["metrics"]
     lines += ["## Fit and validation", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m.items() if not isinstance(v, dict)]
