@@ -22,7 +22,7 @@ from .symbolic import build_lagrangian, velocity_name
 from .units import rescale, terms_to_user_units, unit_scales
 from . import dissipation as damping
 from .dissipation import rayleigh, rayleigh_expr
-from .weak import test_functions, weak_columns, weak_validation_error
+from .weak import test_functions, typical_period, weak_columns, weak_validation_error
 
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
 
@@ -143,8 +143,9 @@ class SparseLagrangian:
             raise ValueError(f"method must be 'strong', 'weak' or 'auto', not {self.method!r}")
         self.method_ = method
         train, val = _split(prepared, self.validation, self.seed)
+        self.period_ = typical_period(prepared)
         for p in train + val:
-            p.tf = test_functions(p.t, overlap=0.75)
+            p.tf = test_functions(p.t, overlap=0.75, period=self.period_)
         tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
         rng = np.random.default_rng(self.seed)
         gauge_states = random_states(prepared, rng, torch_dtype)
@@ -197,7 +198,15 @@ class SparseLagrangian:
         if self.trajectory_fit is True or (self.trajectory_fit == "auto" and method == "weak"):
             from .ml_refine import trajectory_refine
 
-            self.trajectory_fit_ = trajectory_refine(self, train, val, _qddot_error)
+            old = list(self.terms_)
+            self.trajectory_fit_ = trajectory_refine(self, chosen, results, train, val, _qddot_error,
+                                                     friction=self.dissipation == "auto")
+            if self.terms_ != old:  # a rival support won on likelihood: the stage-1 choice is the alternative
+                self.alternatives_ = [a for a in self.alternatives_ if a["lagrangian"] != str(
+                    build_lagrangian(self.terms_, self.coef_, digits=4))]
+                self.alternatives_.insert(0, {"lagrangian": str(build_lagrangian(old, chosen["coef"], digits=4)),
+                                              "validation_error": float(chosen["val_error"]),
+                                              "n_terms": int(chosen["n_terms"])})
         self.metrics_ = {
             "method": method,
             "library": self.library_name_,
@@ -486,26 +495,28 @@ def _mixed_velocity(expr: sympy.Expr, coordinates) -> int:
 
 
 def _select(results, parsimony: float):
-    """Sparsest candidate whose validation error is within (1 + parsimony) of the best
-    (plus an absolute floor for essentially exact fits); then fewer mixed-velocity terms, then
-    the simpler library (the same terms found in a richer tier add nothing), then lower error.
+    """The sparsest size whose best validation error is within (1 + parsimony) of the best
+    overall (plus an absolute floor for essentially exact fits); among the candidates of that
+    size in the band, the lowest validation error (a look-alike term that fits measurably worse,
+    cos x in place of x⁴, loses even when its library is searched first).
 
-    Errors within ``TIE`` (relative) of each other, or both below ``EXACT``, are ties: such
+    Errors within ``TIE`` (relative) of the lowest, or all below ``EXACT``, are ties: such
     differences are below what a held-out error can resolve (its relative standard error is
     ≈ √(2/N) for N validation samples, > 1 % for the data sizes used here), and on exact data
-    they are round-off that differs between machines.  Ties go to the normalization on the
-    earliest coordinates (the CSV's order), then to the support earliest in the library's term
-    order: the same data give the same model everywhere.
+    they are round-off that differs between machines.  Ties go to fewer mixed-velocity terms,
+    the simpler library (the same terms found in a richer tier add nothing), the normalization
+    on the earliest coordinates (the CSV's order), then the support earliest in the library's
+    term order: the same data give the same model everywhere.
     """
     best = min(c["val_error"] for c in results)
     limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
     ok = [c for c in results if c["val_error"] <= limit]
-    rank = lambda c: (c["n_terms"], c["mixed"], c.get("tier_rank", 0))
-    first = min(rank(c) for c in ok)
-    group = [c for c in ok if rank(c) == first]
+    size = min(c["n_terms"] for c in ok)
+    group = [c for c in ok if c["n_terms"] == size]
     e = min(c["val_error"] for c in group)
     tied = [c for c in group if c["val_error"] <= e * (1 + TIE) or c["val_error"] < EXACT]
-    return min(tied, key=lambda c: (list(c["norm"]), tuple(c.get("support", ()))))
+    return min(tied, key=lambda c: (c["mixed"], c.get("tier_rank", 0), list(c["norm"]),
+                                    tuple(c.get("support", ()))))
 
 
 def _alternatives(results, chosen, parsimony: float, keep: int = 3) -> list[dict]:
