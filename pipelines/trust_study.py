@@ -285,6 +285,35 @@ def compare(found_expr, truth, coords):
     return exact, err, fm[ref] / tm[ref], fn, tn
 
 
+def stderr_z(terms: list[dict], truth, coords) -> list[float]:
+    """z = (found − true) / stderr for every monomial of the truth that exactly one found term
+    carries (coefficients and stderrs normalized like :func:`compare`; the pinned normalization
+    term, stderr 0, is skipped).  Empty when the tool gave no standard errors."""
+    if not terms or any("stderr" not in t for t in terms):
+        return []
+    qs, vs = _symbols(coords)
+    loc = {x.name: x for x in qs + vs}
+    per_term = [monomials(sympy.sympify(t["term"], locals=loc), coords) for t in terms]
+    found: dict = {}
+    carriers: dict = {}
+    for t, mono in zip(terms, per_term):
+        for m, a in mono.items():
+            found[m] = found.get(m, 0.0) + float(t["coefficient"]) * a
+            carriers.setdefault(m, []).append(float(t["stderr"]) * abs(a))
+    tm = monomials(truth, coords)
+    ref = kinetic_reference(tm, coords)
+    if ref not in found or len(carriers.get(ref, [])) != 1:
+        return []
+    z = []
+    for m, tv in tm.items():
+        if m == ref or m not in found or len(carriers[m]) != 1 or carriers[m][0] == 0:
+            continue
+        fn, tn = found[m] / found[ref], tv / tm[ref]
+        se = carriers[m][0] / abs(found[ref])
+        z.append((fn - tn) / se)
+    return z
+
+
 def _fmt_monomials(m: dict, limit=8) -> str:
     items = sorted(m.items(), key=lambda kv: -abs(kv[1]))
     s = " + ".join(f"{c:.4g}·{k}" for k, c in items[:limit])
@@ -393,6 +422,10 @@ def run_case(case: Case, seed: int, work: Path, runs_dir: Path, timeout: float) 
         exact, err, kin_ratio, fn, tn = compare(found, truth, case.coords)
         row.update(support_exact=exact, max_coef_rel_error=err, found_normalized=_fmt_monomials(fn),
                    truth_normalized=_fmt_monomials(tn), n_terms=len(d["terms"]))
+        z = stderr_z(d["terms"], truth, case.coords) if exact else []
+        if z:
+            row.update(stderr_within_2=sum(abs(x) <= 2 for x in z), stderr_n=len(z),
+                       stderr_max_abs_z=float(max(abs(x) for x in z)))
     diss = (d.get("dissipation") or {}).get("coefficients")
     if diss:
         c = np.array([float(diss.get(k, 0.0)) for k in case.coords])
@@ -427,7 +460,8 @@ def small_angle(model) -> dict:
 FIELDS = ["case", "seed", "coords", "noise", "n_traj", "duration", "dt", "samples", "cli_args", "exit", "model",
           "wall_s", "qddot_rel_error", "held_out_samples", "support_exact", "max_coef_rel_error", "n_terms",
           "friction_found", "true_friction", "omega2", "theta_eq", "tool_validation_error", "true_L", "found_L",
-          "found_normalized", "truth_normalized", "n_warnings", "warnings", "stderr", "score_error"]
+          "found_normalized", "truth_normalized", "n_warnings", "warnings", "stderr", "score_error",
+          "stderr_within_2", "stderr_n", "stderr_max_abs_z"]
 
 
 def _num(x, fmt=".3g"):
@@ -440,6 +474,13 @@ def _num(x, fmt=".3g"):
     return "—" if not math.isfinite(x) else format(x, fmt)
 
 
+def _coverage(r) -> str:
+    n = r.get("stderr_n")
+    if n in (None, "", 0):
+        return "—"
+    return f"{int(r['stderr_within_2'])}/{int(n)} (max |z| {float(r['stderr_max_abs_z']):.2g})"
+
+
 def write_report(path: Path, rows, command: str, seconds: float, timeout: float, code: str = ""):
     lines = ["# Trust study: the default `pipelines/discover.py` on noisy data it was never tuned on", "",
              f"Command: `{command}`", "", f"Code measured: {code}", "",
@@ -448,8 +489,8 @@ def write_report(path: Path, rows, command: str, seconds: float, timeout: float,
              f"subprocess limited to {timeout:g} s. q̈ error: on {N_HELD_OUT} new clean trajectories of the true "
              "system (seed + 5000), never given to the tool. Support/coefficients: SymPy monomials (trig expanded) "
              "divided by the first kinetic term's coefficient; friction in the truth's units.", "",
-             "| case | seed | noise | model | exit | q̈ err (held-out) | support exact | max coef err | friction found / true | ω² (true 39.5) | wall [s] | warnings |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| case | seed | noise | model | exit | q̈ err (held-out) | support exact | max coef err | within ±2 stderr | friction found / true | ω² (true 39.5) | wall [s] | warnings |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         sup = r.get("support_exact")
         sup = "—" if sup is None or sup == "" else ("yes" if sup else "NO")
@@ -459,7 +500,8 @@ def write_report(path: Path, rows, command: str, seconds: float, timeout: float,
         fr = f"{r.get('friction_found', '—')} / {r['true_friction']:g}"
         warn = r.get("warnings") or ("" if r.get("exit") == 0 else r.get("stderr", ""))
         lines.append(f"| {r['case']} | {r['seed']} | {r['noise']} | {r.get('model', '?')} | {r.get('exit')} | "
-                     f"{_num(r.get('qddot_rel_error'))} | {sup} | {_num(r.get('max_coef_rel_error'))} | {fr} | "
+                     f"{_num(r.get('qddot_rel_error'))} | {sup} | {_num(r.get('max_coef_rel_error'))} | "
+                     f"{_coverage(r)} | {fr} | "
                      f"{om} | {r.get('wall_s', '—')} | {_short(warn, 160).replace('|', '/')} |")
     lines += ["", "Found Lagrangians (monomials divided by the coefficient of the first kinetic term, which becomes 1):", ""]
     for r in rows:
