@@ -28,6 +28,10 @@ __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories",
 
 #: validation error below which a library tier counts as exact and the search stops
 EXACT = 1e-5
+#: relative noise above which data count as measured or noisy (not simulated and written to 12
+#: digits, ~1e-12) and stage 2, the trajectory fit, runs by default (measured: 4e-5 on the IBM
+#: camera and MultiArm encoder recordings)
+MEASURED = 1e-8
 #: validation errors closer than this (relative) are ties, broken by a fixed rule (see _select)
 TIE = 1e-2
 
@@ -64,8 +68,8 @@ class SparseLagrangian:
             True forces them into every support; False leaves friction out.
         trajectory_fit: stage 2 on noisy data — the chosen support's coefficients (and friction)
             re-estimated by maximum likelihood on the measured positions, multiple shooting
-            (:mod:`discover.ml_refine`), giving ``coef_stderr_``; "auto" (default): whenever the
-            weak form was used (noisy data); True: always; False: never.
+            (:mod:`discover.ml_refine`), giving ``coef_stderr_``; "auto" (default): on measured or
+            noisy data (relative noise above ``MEASURED``); True: always; False: never.
         seed: for the train/validation split and random gauge states.
         verbose: progress output.
     """
@@ -195,7 +199,7 @@ class SparseLagrangian:
             self.normalization_ += " (decoupled blocks, each scaled separately)"
         self._build()
         self.coef_stderr_, self.damping_stderr_, self.trajectory_fit_ = None, None, None
-        if self.trajectory_fit is True or (self.trajectory_fit == "auto" and method == "weak"):
+        if self.trajectory_fit is True or (self.trajectory_fit == "auto" and self.relative_noise_ > MEASURED):
             from .ml_refine import trajectory_refine
 
             old = list(self.terms_)

@@ -12,7 +12,7 @@ in least squares; under Gaussian position noise this is the maximum-likelihood e
   the derivative of the RK4 map, so each stage needs only ∂q̈/∂(q, q̇, ξ, c): one batched
   reverse pass through the engine's q̈ (per-sample leaves for ξ and c).  Tangent directions: the
   free parameters and the 2n state components (segments are independent, so one direction per
-  state component serves every segment).  About 2× a plain rollout; torch.func.jacfwd through the
+  state component serves every segment).  About 2× a plain rollout; forward-mode autodiff through the
   same rollout measured 4-5× slower than this (identical Jacobian to 1e-14).
 * Normalization A ξ = 1 (m rows): m pivot coefficients (QR with column pivoting of A) are
   eliminated, ξ = x₀ + Z θ; the pinned ones get their stderr from Z cov(θ) Zᵀ (0 when pinned alone).

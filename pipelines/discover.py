@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     ev = evaluate(model, val)
     if model is sparse_model and args.no_dissipation and ev["energy_variation_on_data"] > 0.05:
         warns.append(f"the energy of the found L varies by {ev['energy_variation_on_data']:.0%} along the held-out "
-                     "data: if the system loses energy to friction, try --dissipation")
+                     "data: if the system loses energy to friction, drop --no-dissipation (friction is tried by default)")
     metrics = dict(getattr(model, "metrics_", {}) or {})
     metrics.update({k: ev[k] for k in ("rollout_valid_time", "rollout_duration", "rollout_energy_drift",
                                         "energy_variation_on_data")})
