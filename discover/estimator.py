@@ -13,7 +13,9 @@ honestly better.
    *training* trajectories only, from smoothed derivatives, and scored on the same held-out
    trajectories with the same metric.  It is returned only when its error is below
    ``MLP_MARGIN`` × the library model's; otherwise the library model is returned with a warning.
-   A run never returns a model worse than another one it computed.
+   An MLP that scores worse than the library model (or whose training diverges) is never
+   returned; a library model is kept over an MLP up to 1/``MLP_MARGIN`` × worse on purpose (a
+   closed form is worth a small loss of fit).
 
 ``decision_`` says in one sentence what happened and why; ``warnings_`` lists what a user
 should know; ``scores_`` holds the held-out q̈ errors of every model fitted.
@@ -25,7 +27,9 @@ import warnings
 
 import numpy as np
 
+from .mechanics import SingularMassMatrixError
 from .model import FitFailedError, SparseLagrangian, _qddot_error
+from .neural import TrainingDivergedError
 from .prepare import prepare_trajectories, qddot_noise_floor, split_trajectories
 
 __all__ = ["Discover", "FLOOR_FACTOR", "MLP_MARGIN"]
@@ -85,25 +89,27 @@ class Discover:
             mlp = self._fit_mlp(data.coordinates, train)
             self.scores_["mlp"] = _qddot_error(mlp, val)
             return self._choose(mlp, "MLP Lagrangian requested (model='mlp'); no library model was fitted")
+        caught = []
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 sparse = SparseLagrangian(self.library, differentiator=self.differentiator,
                                           validation=self.validation, device=self.device, seed=self.seed,
                                           verbose=self.verbose, **self.sparse_options).fit(data)
-            self.warnings_ += sorted({str(w.message) for w in caught})
             if not np.all(np.isfinite(sparse.coef_)):
                 raise FitFailedError("the library fit diverged (non-finite coefficients)")
             self.sparse_ = sparse
         except FitFailedError as exc:
             failure = str(exc)
+        finally:  # what the library fit warned about, also when it failed
+            self.warnings_ += sorted({str(w.message) for w in caught})
 
         prepared, _, _ = prepare_trajectories(data, self.differentiator)
         train, val = split_trajectories(prepared, self.validation, self.seed)
         self.noise_floor_ = qddot_noise_floor(val)
         self.accept_below_ = max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_)
         if self.sparse_ is not None:
-            err = self.sparse_.metrics_["validation_qddot_error"]
+            err = _qddot_error(self.sparse_, val)  # in the data's units, like the MLP's score
             self.scores_["library"] = err
             if err <= self.accept_below_:
                 return self._choose(self.sparse_, f"the library model's held-out q̈ error {err:.3g} is consistent "
@@ -116,7 +122,14 @@ class Discover:
             self.warnings_.append(f"the library model is poor ({failure}); the MLP fallback is off")
             return self._choose(self.sparse_, f"no fallback: {failure}")
 
-        mlp = self._fit_mlp(data.coordinates, train)
+        try:
+            mlp = self._fit_mlp(data.coordinates, train)
+        except (TrainingDivergedError, SingularMassMatrixError) as exc:
+            if self.sparse_ is None:
+                raise
+            self.warnings_.append(f"the library model is poor ({failure}) and the MLP fallback failed ({exc}): "
+                                  "the library model is kept")
+            return self._choose(self.sparse_, f"library kept: the MLP fallback failed ({exc})")
         mlp_err = _qddot_error(mlp, val)
         self.scores_["mlp"] = mlp_err
         if self.sparse_ is None:

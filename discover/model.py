@@ -111,24 +111,39 @@ class SparseLagrangian:
         return self
 
     def _to_user_units(self, s, tau):
-        """Terms, coefficients and friction of the internal-unit fit, in the data's units, with
-        the normalization rows holding there too (λ per block, see :mod:`discover.units`)."""
-        pairs = terms_to_user_units(self.terms_, self.coordinates_, s, tau)
+        """Terms, coefficients, friction, standard errors and the reported alternatives of the
+        internal-unit fit, in the data's units, with the normalization rows holding there too
+        (λ per block, see :mod:`discover.units`)."""
         index = {c: i for i, c in enumerate(self.coordinates_)}
         rows = [index[c] for c in self.normalization_coordinates_]
         lam = np.array([(s[i] / tau) ** 2 for i in rows])
         block_of = _blocks(self.terms_, self.coordinates_, rows)  # per coordinate, index into rows
-        term_block = [block_of[index[_coordinates_of(e, self.coordinates_)[0]]]
-                      if _coordinates_of(e, self.coordinates_) else 0 for e in self.terms_]
-        factor = np.array([f * lam[b] for (f, _), b in zip(pairs, term_block)])
+
+        def convert(terms):
+            pairs = terms_to_user_units(terms, self.coordinates_, s, tau)
+            blocks = [block_of[index[_coordinates_of(e, self.coordinates_)[0]]]
+                      if _coordinates_of(e, self.coordinates_) else 0 for e in terms]
+            return [e for _, e in pairs], np.array([f * lam[b] for (f, _), b in zip(pairs, blocks)])
+
+        self.terms_, factor = convert(self.terms_)
         self.coef_ = self.coef_ * factor
         if self.coef_stderr_ is not None:
             self.coef_stderr_ = self.coef_stderr_ * np.abs(factor)
-        self.terms_ = [e for _, e in pairs]
         dfactor = np.array([lam[block_of[i]] * tau / s[i] ** 2 for i in range(len(s))])
         self.damping_ = self.damping_ * dfactor
         if self.damping_stderr_ is not None:
             self.damping_stderr_ = self.damping_stderr_ * np.abs(dfactor)
+        for alt in self.alternatives_:
+            terms, f = convert([sympy.sympify(t, locals=_symbol_table(self.coordinates_)) for t in alt["terms"]])
+            alt["terms"] = [str(e) for e in terms]
+            alt["coef"] = [float(c) for c in np.asarray(alt["coef"]) * f]
+            alt["lagrangian"] = str(build_lagrangian(terms, alt["coef"], digits=4))
+        self.period_ = self.period_ * tau
+        fit = self.trajectory_fit_ or {}
+        if "position_rms" in fit:
+            fit["position_rms"] = [float(r * sc) for r, sc in zip(fit["position_rms"], s)]
+        if "segment_seconds" in fit:
+            fit["segment_seconds"] = float(fit["segment_seconds"] * tau)
         self._build()
         if "rayleigh_dissipation" in self.metrics_:
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
@@ -206,9 +221,11 @@ class SparseLagrangian:
             self.trajectory_fit_ = trajectory_refine(self, chosen, results, train, val, _qddot_error,
                                                      friction=self.dissipation == "auto")
             if self.terms_ != old:  # a rival support won on likelihood: the stage-1 choice is the alternative
-                self.alternatives_ = [a for a in self.alternatives_ if a["lagrangian"] != str(
-                    build_lagrangian(self.terms_, self.coef_, digits=4))]
+                now = sorted(map(str, self.terms_))
+                self.alternatives_ = [a for a in self.alternatives_ if sorted(a["terms"]) != now]
                 self.alternatives_.insert(0, {"lagrangian": str(build_lagrangian(old, chosen["coef"], digits=4)),
+                                              "terms": [str(e) for e in old],
+                                              "coef": [float(x) for x in chosen["coef"]],
                                               "validation_error": float(chosen["val_error"]),
                                               "n_terms": int(chosen["n_terms"])})
         self.metrics_ = {
@@ -443,6 +460,8 @@ class SparseLagrangian:
         m.library_name_ = m.metrics_.get("library")
         coefs = (d.get("dissipation") or {}).get("coefficients", {})
         m.damping_ = np.array([coefs.get(c, 0.0) for c in m.coordinates_], float)
+        dse = (d.get("dissipation") or {}).get("stderr")
+        m.damping_stderr_ = None if dse is None else np.array([dse.get(c, 0.0) for c in m.coordinates_], float)
         m._build()
         return m
 
@@ -465,6 +484,10 @@ def _qddot_error(model, prepared) -> float:
     except SingularMassMatrixError:
         return math.inf
     return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
+
+
+def _symbol_table(coordinates) -> dict:
+    return {n: sympy.Symbol(n) for c in coordinates for n in (c, velocity_name(c))}
 
 
 def _coordinates_of(expr: sympy.Expr, coordinates) -> list[str]:
@@ -537,6 +560,7 @@ def _alternatives(results, chosen, parsimony: float, keep: int = 3) -> list[dict
             continue
         seen.add(key)
         out.append({"lagrangian": str(build_lagrangian(c["terms"], c["coef"], digits=4)),
+                    "terms": [str(e) for e in c["terms"]], "coef": [float(x) for x in c["coef"]],
                     "validation_error": float(c["val_error"]), "n_terms": int(c["n_terms"])})
     return out[:keep]
 

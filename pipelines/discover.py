@@ -46,7 +46,7 @@ def parse_args(argv):
     p.add_argument("--parsimony", type=float, default=0.25,
                    help="prefer a sparser model while its validation error is within this factor of the best")
     p.add_argument("--fallback-threshold", type=float, default=0.05,
-                   help="a library model whose held-out q̈ error is below this (or below 4× the estimated "
+                   help="a library model whose held-out q̈ error is below this (or below 3× the estimated "
                         "noise floor) is accepted; otherwise the MLP fallback is trained and returned only "
                         "if its held-out q̈ error is lower")
     p.add_argument("--no-fallback", action="store_true", help="never train the MLP fallback")
@@ -59,10 +59,11 @@ def parse_args(argv):
                         "kept only if the validation error does not grow")
     p.add_argument("--l1", type=float, default=0.0, help="L1 weight of the --refine step (0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (refinement and MLP training)")
-    p.add_argument("--dissipation", action="store_true",
+    friction = p.add_mutually_exclusive_group()
+    friction.add_argument("--dissipation", action="store_true",
                    help="force linear friction, R = ½ Σ c_i q̇_i², into the model (default: tried, and kept "
                         "only when it earns its place)")
-    p.add_argument("--no-dissipation", action="store_true", help="never fit friction")
+    friction.add_argument("--no-dissipation", action="store_true", help="never fit friction")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)

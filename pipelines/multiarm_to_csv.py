@@ -32,6 +32,10 @@ def read_pieces(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
         d = loadmat(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same one-line error
         raise ValueError(f"{path}: not a MATLAB file scipy can read ({' '.join(str(exc).split())})") from None
+    return _pieces(path, d)
+
+
+def _pieces(path, d) -> list[tuple[np.ndarray, np.ndarray]]:
     pieces = []
     for ykey, tkey in (("Y_id", "Time_id"), ("Y_vad", "Time_vad")):
         if ykey not in d or tkey not in d:
@@ -39,6 +43,9 @@ def read_pieces(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
         for Y, T in zip(d[ykey][:, 0], d[tkey][:, 0]):
             t = np.asarray(T, float).ravel()
             Y = np.asarray(Y, float)
+            if Y.ndim != 2 or len(t) < 2 or len(t) not in Y.shape:
+                raise ValueError(f"{path}: '{ykey}' holds a piece of shape {Y.shape} that does not match its "
+                                 f"{len(t)} times")
             if Y.shape[1] != len(t):
                 Y = Y.T
             n = Y.shape[0] // 2
@@ -56,9 +63,14 @@ def main(argv=None) -> int:
     if args.out.exists() and not args.force:
         print(f"error: {args.out} exists; use --force to overwrite it", file=sys.stderr)
         return 2
+    if args.every < 1:
+        print(f"error: --every must be a positive integer, not {args.every}", file=sys.stderr)
+        return 2
     try:
         pieces = read_pieces(args.mat)
-    except ValueError as exc:
+        if not pieces:
+            raise ValueError(f"{args.mat}: no pieces of motion in the file")
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     n = pieces[0][1].shape[1]

@@ -75,4 +75,6 @@ class SmoothingSpline(Differentiator):
 
     def describe(self) -> str:
         s = getattr(self, "smoothing_", self.smoothing)
-        return f"smoothing spline (degree {self.degree}), s = {np.array2string(np.asarray(s), precision=3)}"
+        notes = "; ".join(getattr(self, "notes_", []))
+        return (f"smoothing spline (degree {self.degree}), s = {np.array2string(np.asarray(s), precision=3)}"
+                + (f" ({notes})" if notes else ""))
