@@ -143,9 +143,11 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
     alternatives = getattr(model, "alternatives_", None)
     if alternatives:
         lines += ["## Indistinguishable alternatives", "",
-                  "These supports, with no more terms, fit the held-out data within the same margin; the data "
-                  "cannot tell them apart (look-alike terms such as θ² and cos θ at small amplitude), so the "
-                  "simplest was returned. More amplitude or less noise would separate them.", "",
+                  "These supports, with no more terms, fit the held-out data within the same margin (look-alike "
+                  "terms such as θ² and cos θ at small amplitude). The model above was chosen by the stated rule: "
+                  "the lowest held-out error, and on noisy or measured data the likelihood of the positions "
+                  "(stage 2), which replaces a look-alike only when it is decisively better. More amplitude or "
+                  "less noise would separate them further.", "",
                   "| L | held-out weak error |", "|---|---|"]
         lines += [f"| `{a['lagrangian']}` | {a['validation_error']:.3g} |" for a in alternatives] + [""]
     sparse = getattr(model, "terms_", None) is not None
