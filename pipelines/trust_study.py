@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # pipelines/discover.py must not shadow the discover package: drop this folder from sys.path
@@ -559,6 +559,8 @@ def parse_args(argv):
                    help=f"comma-separated subset of {', '.join(ORDER)} (magnetic = magnetic3,magnetic1)")
     p.add_argument("--seeds", type=int, default=1, help=f"seeds per case, taken from {SEEDS[:3]}… (1)")
     p.add_argument("--timeout", type=float, default=600.0, help="limit for the subprocess cases (600 s)")
+    p.add_argument("--n-traj", type=int, default=None,
+                   help="override every selected case's number of trajectories (data size scaling)")
     return p, p.parse_args(argv)
 
 
@@ -592,7 +594,8 @@ def main(argv=None) -> int:
             for seed in SEEDS[: args.seeds]:
                 c0 = time.time()
                 try:
-                    row = run_case(CASES[name], seed, Path(work), tmp / "runs", args.timeout)
+                    case = CASES[name] if args.n_traj is None else replace(CASES[name], n_traj=args.n_traj)
+                    row = run_case(case, seed, Path(work), tmp / "runs", args.timeout)
                 except Exception as exc:  # a bug in the scoring: keep the other cases
                     row = {"case": name, "seed": seed, "noise": CASES[name].noise_text, "model": "study error",
                            "true_friction": CASES[name].friction, "stderr": _short(f"{type(exc).__name__}: {exc}", 300)}
