@@ -19,21 +19,18 @@ from .prepare import Prepared, prepare_trajectories, qddot_noise_floor, random_s
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
 from .symbolic import build_lagrangian, velocity_name
-from .units import rescale, terms_to_user_units, unit_scales
+from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _mixed_velocity, select as _select
+from .units import rescale, to_user_units, unit_scales
 from . import dissipation as damping
 from .dissipation import rayleigh, rayleigh_expr
 from .weak import test_functions, typical_period, weak_columns, weak_validation_error
 
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
 
-#: validation error below which a library tier counts as exact and the search stops
-EXACT = 1e-5
 #: relative noise above which data count as measured or noisy (not simulated and written to 12
 #: digits, ~1e-12) and stage 2, the trajectory fit, runs by default (measured: 4e-5 on the IBM
 #: camera and MultiArm encoder recordings)
 MEASURED = 1e-8
-#: validation errors closer than this (relative) are ties, broken by a fixed rule (see _select)
-TIE = 1e-2
 
 
 class FitFailedError(RuntimeError):
@@ -107,46 +104,8 @@ class SparseLagrangian:
         if np.all(s == 1) and tau == 1:
             return self._fit(data)
         self._fit(rescale(data, s, tau))
-        self._to_user_units(s, tau)
+        to_user_units(self, s, tau)
         return self
-
-    def _to_user_units(self, s, tau):
-        """Terms, coefficients, friction, standard errors and the reported alternatives of the
-        internal-unit fit, in the data's units, with the normalization rows holding there too
-        (λ per block, see :mod:`discover.units`)."""
-        index = {c: i for i, c in enumerate(self.coordinates_)}
-        rows = [index[c] for c in self.normalization_coordinates_]
-        lam = np.array([(s[i] / tau) ** 2 for i in rows])
-        block_of = _blocks(self.terms_, self.coordinates_, rows)  # per coordinate, index into rows
-
-        def convert(terms):
-            pairs = terms_to_user_units(terms, self.coordinates_, s, tau)
-            blocks = [block_of[index[_coordinates_of(e, self.coordinates_)[0]]]
-                      if _coordinates_of(e, self.coordinates_) else 0 for e in terms]
-            return [e for _, e in pairs], np.array([f * lam[b] for (f, _), b in zip(pairs, blocks)])
-
-        self.terms_, factor = convert(self.terms_)
-        self.coef_ = self.coef_ * factor
-        if self.coef_stderr_ is not None:
-            self.coef_stderr_ = self.coef_stderr_ * np.abs(factor)
-        dfactor = np.array([lam[block_of[i]] * tau / s[i] ** 2 for i in range(len(s))])
-        self.damping_ = self.damping_ * dfactor
-        if self.damping_stderr_ is not None:
-            self.damping_stderr_ = self.damping_stderr_ * np.abs(dfactor)
-        for alt in self.alternatives_:
-            terms, f = convert([sympy.sympify(t, locals=_symbol_table(self.coordinates_)) for t in alt["terms"]])
-            alt["terms"] = [str(e) for e in terms]
-            alt["coef"] = [float(c) for c in np.asarray(alt["coef"]) * f]
-            alt["lagrangian"] = str(build_lagrangian(terms, alt["coef"], digits=4))
-        self.period_ = self.period_ * tau
-        fit = self.trajectory_fit_ or {}
-        if "position_rms" in fit:
-            fit["position_rms"] = [float(r * sc) for r, sc in zip(fit["position_rms"], s)]
-        if "segment_seconds" in fit:
-            fit["segment_seconds"] = float(fit["segment_seconds"] * tau)
-        self._build()
-        if "rayleigh_dissipation" in self.metrics_:
-            self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
 
     def _fit(self, data) -> "SparseLagrangian":
         torch_dtype = torch.float64
@@ -484,85 +443,6 @@ def _qddot_error(model, prepared) -> float:
     except SingularMassMatrixError:
         return math.inf
     return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
-
-
-def _symbol_table(coordinates) -> dict:
-    return {n: sympy.Symbol(n) for c in coordinates for n in (c, velocity_name(c))}
-
-
-def _coordinates_of(expr: sympy.Expr, coordinates) -> list[str]:
-    names = {str(x) for x in expr.free_symbols}
-    return [c for c in coordinates if c in names or velocity_name(c) in names]
-
-
-def _blocks(terms, coordinates, rows) -> list[int]:
-    """For each coordinate, which normalization row's block it belongs to: coordinates that
-    share a term are in one block (connected components); a block without its own row (or a
-    single row) maps to row 0."""
-    parent = list(range(len(coordinates)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    index = {c: i for i, c in enumerate(coordinates)}
-    for e in terms:
-        cs = [index[c] for c in _coordinates_of(e, coordinates)]
-        for a in cs[1:]:
-            parent[find(a)] = find(cs[0])
-    root_row = {find(i): r for r, i in enumerate(rows)}
-    return [root_row.get(find(i), 0) for i in range(len(coordinates))]
-
-
-def _mixed_velocity(expr: sympy.Expr, coordinates) -> int:
-    vs = {sympy.Symbol(velocity_name(c)) for c in coordinates}
-    return int(len(expr.free_symbols & vs) >= 2)
-
-
-def _select(results, parsimony: float):
-    """The sparsest size whose best validation error is within (1 + parsimony) of the best
-    overall (plus an absolute floor for essentially exact fits); among the candidates of that
-    size in the band, the lowest validation error (a look-alike term that fits measurably worse,
-    cos x in place of x⁴, loses even when its library is searched first).
-
-    Errors within ``TIE`` (relative) of the lowest, or all below ``EXACT``, are ties: such
-    differences are below what a held-out error can resolve (its relative standard error is
-    ≈ √(2/N) for N validation samples, > 1 % for the data sizes used here), and on exact data
-    they are round-off that differs between machines.  Ties go to fewer mixed-velocity terms,
-    the simpler library (the same terms found in a richer tier add nothing), the normalization
-    on the earliest coordinates (the CSV's order), then the support earliest in the library's
-    term order: the same data give the same model everywhere.
-    """
-    best = min(c["val_error"] for c in results)
-    limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
-    ok = [c for c in results if c["val_error"] <= limit]
-    size = min(c["n_terms"] for c in ok)
-    group = [c for c in ok if c["n_terms"] == size]
-    e = min(c["val_error"] for c in group)
-    tied = [c for c in group if c["val_error"] <= e * (1 + TIE) or c["val_error"] < EXACT]
-    return min(tied, key=lambda c: (c["mixed"], c.get("tier_rank", 0), list(c["norm"]),
-                                    tuple(c.get("support", ()))))
-
-
-def _alternatives(results, chosen, parsimony: float, keep: int = 3) -> list[dict]:
-    """Other supports the held-out data cannot tell from the chosen one: no more terms, and a
-    validation error within the same (1 + parsimony) band (θ² beside cos θ at small amplitude,
-    x⁴ beside cos x).  The simplest was returned; these are reported."""
-    best = min(c["val_error"] for c in results)
-    limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
-    seen = {frozenset(map(str, chosen["terms"]))}
-    out = []
-    for c in sorted(results, key=lambda c: (c["val_error"], c["n_terms"])):
-        key = frozenset(map(str, c["terms"]))
-        if c["val_error"] > limit or c["n_terms"] > chosen["n_terms"] or key in seen or not c["terms"]:
-            continue
-        seen.add(key)
-        out.append({"lagrangian": str(build_lagrangian(c["terms"], c["coef"], digits=4)),
-                    "terms": [str(e) for e in c["terms"]], "coef": [float(x) for x in c["coef"]],
-                    "validation_error": float(c["val_error"]), "n_terms": int(c["n_terms"])})
-    return out[:keep]
 
 
 def load(path) -> object:

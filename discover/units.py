@@ -22,9 +22,9 @@ import math
 import numpy as np
 import sympy
 
-from .symbolic import velocity_name
+from .symbolic import build_lagrangian, velocity_name
 
-__all__ = ["Q_RANGE", "DT_RANGE", "LIMIT", "unit_scales", "rescale", "terms_to_user_units"]
+__all__ = ["Q_RANGE", "DT_RANGE", "LIMIT", "unit_scales", "rescale", "terms_to_user_units", "to_user_units"]
 
 #: largest |q| of a coordinate outside this range → the coordinate is rescaled
 Q_RANGE = (1e-3, 1e4)
@@ -77,3 +77,71 @@ def terms_to_user_units(terms, coordinates, s: np.ndarray, tau: float):
         factor, rest = u.as_coeff_Mul()
         out.append((float(factor), rest))
     return out
+
+def to_user_units(model, s: np.ndarray, tau: float) -> None:
+    """A SparseLagrangian fitted in internal units, rewritten in place in the data's units:
+    terms, coefficients, friction, standard errors, the reported alternatives, stage-2 metrics
+    and the period, with the normalization rows holding there too (λ per block, see above)."""
+    index = {c: i for i, c in enumerate(model.coordinates_)}
+    rows = [index[c] for c in model.normalization_coordinates_]
+    lam = np.array([(s[i] / tau) ** 2 for i in rows])
+    block_of = _blocks(model.terms_, model.coordinates_, rows)  # per coordinate, index into rows
+
+    def convert(terms):
+        pairs = terms_to_user_units(terms, model.coordinates_, s, tau)
+        blocks = [block_of[index[_coordinates_of(e, model.coordinates_)[0]]]
+                  if _coordinates_of(e, model.coordinates_) else 0 for e in terms]
+        return [e for _, e in pairs], np.array([f * lam[b] for (f, _), b in zip(pairs, blocks)])
+
+    model.terms_, factor = convert(model.terms_)
+    model.coef_ = model.coef_ * factor
+    if model.coef_stderr_ is not None:
+        model.coef_stderr_ = model.coef_stderr_ * np.abs(factor)
+    dfactor = np.array([lam[block_of[i]] * tau / s[i] ** 2 for i in range(len(s))])
+    model.damping_ = model.damping_ * dfactor
+    if model.damping_stderr_ is not None:
+        model.damping_stderr_ = model.damping_stderr_ * np.abs(dfactor)
+    for alt in model.alternatives_:
+        terms, f = convert([sympy.sympify(t, locals=_symbol_table(model.coordinates_)) for t in alt["terms"]])
+        alt["terms"] = [str(e) for e in terms]
+        alt["coef"] = [float(c) for c in np.asarray(alt["coef"]) * f]
+        alt["lagrangian"] = str(build_lagrangian(terms, alt["coef"], digits=4))
+    model.period_ = model.period_ * tau
+    fit = model.trajectory_fit_ or {}
+    if "position_rms" in fit:
+        fit["position_rms"] = [float(r * sc) for r, sc in zip(fit["position_rms"], s)]
+    if "segment_seconds" in fit:
+        fit["segment_seconds"] = float(fit["segment_seconds"] * tau)
+    model._build()
+    if "rayleigh_dissipation" in model.metrics_:
+        model.metrics_["rayleigh_dissipation"] = str(model.rayleigh())
+
+
+def _symbol_table(coordinates) -> dict:
+    return {n: sympy.Symbol(n) for c in coordinates for n in (c, velocity_name(c))}
+
+
+def _coordinates_of(expr: sympy.Expr, coordinates) -> list[str]:
+    names = {str(x) for x in expr.free_symbols}
+    return [c for c in coordinates if c in names or velocity_name(c) in names]
+
+
+def _blocks(terms, coordinates, rows) -> list[int]:
+    """For each coordinate, which normalization row's block it belongs to: coordinates that
+    share a term are in one block (connected components); a block without its own row (or a
+    single row) maps to row 0."""
+    parent = list(range(len(coordinates)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    index = {c: i for i, c in enumerate(coordinates)}
+    for e in terms:
+        cs = [index[c] for c in _coordinates_of(e, coordinates)]
+        for a in cs[1:]:
+            parent[find(a)] = find(cs[0])
+    root_row = {find(i): r for r, i in enumerate(rows)}
+    return [root_row.get(find(i), 0) for i in range(len(coordinates))]

@@ -15,7 +15,6 @@ import math
 import shlex
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +108,7 @@ def main(argv=None) -> int:
     import torch
 
     from discover.data import DataError, read_csv
-    from discover.model import FitFailedError, SparseLagrangian
+    from discover.model import FitFailedError
     from discover.prepare import prepare_trajectories, split_trajectories as _split
 
     torch.manual_seed(args.seed)

@@ -561,6 +561,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=600.0, help="limit for the subprocess cases (600 s)")
     p.add_argument("--n-traj", type=int, default=None,
                    help="override every selected case's number of trajectories (data size scaling)")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="override every selected case's noise by an absolute σ on each coordinate")
     return p, p.parse_args(argv)
 
 
@@ -595,6 +597,8 @@ def main(argv=None) -> int:
                 c0 = time.time()
                 try:
                     case = CASES[name] if args.n_traj is None else replace(CASES[name], n_traj=args.n_traj)
+                    if args.sigma is not None:
+                        case = replace(case, noise_abs=args.sigma, noise_rel=0.0)
                     row = run_case(case, seed, Path(work), tmp / "runs", args.timeout)
                 except Exception as exc:  # a bug in the scoring: keep the other cases
                     row = {"case": name, "seed": seed, "noise": CASES[name].noise_text, "model": "study error",
