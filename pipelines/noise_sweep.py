@@ -27,7 +27,7 @@ sys.path.insert(0, str(_HERE.parent))
 DEFAULT_SYSTEMS = ["harmonic_1d", "pendulum", "magnetic_2d", "double_pendulum", "damped_pendulum"]
 DEFAULT_LEVELS = [0.0, 1e-3, 1e-2, 3e-2, 1e-1]
 DEFAULT_SEEDS = 3
-DEFAULT_METHODS = ["auto", "strong-savgol", "weak-savgol", "strong-savgol+refine"]
+DEFAULT_METHODS = ["cli", "auto", "strong-savgol", "weak-savgol", "strong-savgol+refine"]
 
 
 def build_parser():

@@ -107,3 +107,16 @@ def test_old_sweep_csv_without_friction_column_resumes(tmp_path):
     rows = N.run_sweep([N.Cell("harmonic_1d", "strong-savgol", lv, 0) for lv in (0.0, 1e-3)], cfg, str(path),
                        progress=False)
     assert len(rows) == 2 and list(rows[0]) == N.CSV_FIELDS
+
+
+def test_cli_cell_scores_what_the_cli_returns():
+    """The "cli" method runs the default path's policy (discover.Discover): on the damped
+    pendulum it returns the library model, with friction found by default (no flag), and the
+    cell records which kind of model came back."""
+    from discover.reports import noise as N
+
+    cfg = N.SweepConfig(n_traj=2, duration=4.0, horizon=2.0)
+    d = N.prepare_system("damped_pendulum", cfg, 0)
+    row = N.run_cell(N.Cell("damped_pendulum", "cli", 0.0, 0), cfg, d)
+    assert row["status"] == "ok" and row["returned"] == "library"
+    assert row["success"] is True and row["damping_rel_error"] < 1e-3 and row["qddot_error"] < 1e-3

@@ -39,9 +39,13 @@ from .noise_friction import normalized_friction, reference, score_friction
 __all__ = ["METHODS", "SweepConfig", "Cell", "run_cell", "run_sweep", "compare_to_truth",
            "summarize", "tolerance", "write_report", "plot_sweep", "CSV_FIELDS"]
 
-#: method label → (SparseLagrangian method, differentiator, stage-2 q̈-loss refinement)
+#: method label → (SparseLagrangian method, differentiator, stage-2 q̈-loss refinement);
+#: "cli" is what pipelines/discover.py returns with no options (discover.Discover: the default
+#: library fit with friction tried and stage 2, and the MLP fallback when it is honestly better;
+#: an MLP result counts as no exact support)
 METHODS = {
-    "auto": ("auto", "auto", False),  # the tool's defaults
+    "cli": ("auto", "auto", False),
+    "auto": ("auto", "auto", False),  # the library fit's defaults, stage 1 only (as before)
     "strong-savgol": ("strong", "savgol", False),
     "strong-spline": ("strong", "spline", False),
     "weak-savgol": ("weak", "savgol", False),
@@ -56,7 +60,7 @@ SUCCESS_LEVEL = 0.9
 
 CSV_FIELDS = ["system", "method", "noise", "seed", "status", "success", "precision", "recall",
               "coef_rel_error", "qddot_error", "valid_time", "horizon", "n_terms", "library",
-              "normalization", "terms", "fit_seconds", "error", "damping_rel_error"]
+              "normalization", "terms", "fit_seconds", "error", "damping_rel_error", "returned"]
 
 
 @dataclass
@@ -240,6 +244,7 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
     torch.set_num_threads(1)
     import warnings
 
+    from ..estimator import Discover
     from ..model import SparseLagrangian
 
     row = {"system": cell.system, "method": cell.method, "noise": cell.noise, "seed": cell.seed}
@@ -257,8 +262,19 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
             data = noisy_set(d["t"], q, coords, cell.noise, cell.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = SparseLagrangian(method=meth, differentiator=diff, refine=refine, seed=cell.seed,
-                                     dissipation=bool(friction)).fit(data)
+            if cell.method == "cli":
+                result = Discover(seed=cell.seed).fit(data)
+                model = result.model_
+                row["returned"] = "library" if result.is_library_model else "mlp"
+            else:
+                model = SparseLagrangian(method=meth, differentiator=diff, refine=refine, seed=cell.seed,
+                                         dissipation=bool(friction), trajectory_fit=False).fit(data)
+        if not isinstance(model, SparseLagrangian):  # the MLP fallback: scored on q̈ and rollouts only
+            row.update(status="ok", success=False, precision=0.0, recall=0.0, library="mlp")
+            if system is not None:
+                _score_dynamics(row, model, d, coords, cfg)
+            row["fit_seconds"] = round(time.time() - t0, 2)
+            return row
         row.update(status="ok", fit_seconds=round(time.time() - t0, 2), n_terms=len(model.terms_),
                    library=model.library_name_, normalization=model.normalization_coordinate_,
                    terms=" + ".join(f"{c:.6g}*{e}" for e, c in zip(model.terms_, model.coef_)))
@@ -273,23 +289,28 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
             selected, row["damping_rel_error"] = score_friction(
                 model.damping_, normalized_friction(system, truth, friction, qa, va))
             row["success"] = row["success"] and selected
-        qt, vt, tt, true_a = d["qt"], d["vt"], d["tt"], d["true_a"]
-        try:
-            pred_a = model.acceleration(qt.reshape(-1, len(coords)), vt.reshape(-1, len(coords)))
-            row["qddot_error"] = float(np.linalg.norm(pred_a - true_a) / np.linalg.norm(true_a))
-        except Exception:  # singular mass matrix off the training data
-            row["qddot_error"] = math.inf
-        try:
-            mq, _ = model.simulate(qt[0], vt[0], tt)
-            row["valid_time"] = valid_time(mq, qt, tt)
-        except Exception:
-            row["valid_time"] = 0.0
-        row["horizon"] = cfg.horizon
+        _score_dynamics(row, model, d, coords, cfg)
     except Exception as exc:  # a failed fit is a data point, not a crash
         row.update(status="failed", success=False, precision=0.0, recall=0.0,
                    error=" ".join(str(exc).split())[:200])
     row["fit_seconds"] = round(time.time() - t0, 2)
     return row
+
+
+def _score_dynamics(row: dict, model, d: dict, coords, cfg) -> None:
+    """Held-out q̈ error against the truth and the rollout's valid time (any model)."""
+    qt, vt, tt, true_a = d["qt"], d["vt"], d["tt"], d["true_a"]
+    try:
+        pred_a = model.acceleration(qt.reshape(-1, len(coords)), vt.reshape(-1, len(coords)))
+        row["qddot_error"] = float(np.linalg.norm(pred_a - true_a) / np.linalg.norm(true_a))
+    except Exception:  # singular mass matrix off the training data
+        row["qddot_error"] = math.inf
+    try:
+        mq, _ = model.simulate(qt[0], vt[0], tt)
+        row["valid_time"] = valid_time(mq, qt, tt)
+    except Exception:
+        row["valid_time"] = 0.0
+    row["horizon"] = cfg.horizon
 
 
 def _csv_set(path: str, level: float, seed: int):
