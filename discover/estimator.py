@@ -8,7 +8,8 @@ honestly better.
 1. :class:`~discover.model.SparseLagrangian` is fitted (automatic library search, friction tried).
 2. Its held-out q̈ error is compared with what the noise alone produces: the differentiators'
    own estimate of their q̈ error on the same held-out samples (``noise_floor_``).  A model within
-   ``max(fallback_threshold, FLOOR_FACTOR × floor)`` is consistent with the data, and is returned.
+   ``max(fallback_threshold, FLOOR_FACTOR × floor)``, and below ``CEILING``, is consistent with the
+   data, and is returned.
 3. Otherwise (or when no library model could be fitted) an MLP Lagrangian is trained on the
    *training* trajectories only, from smoothed derivatives, and scored on the same held-out
    trajectories with the same metric.  It is returned only when its error is below
@@ -32,11 +33,15 @@ from .model import FitFailedError, SparseLagrangian, _qddot_error
 from .neural import TrainingDivergedError
 from .prepare import prepare_trajectories, qddot_noise_floor, split_trajectories
 
-__all__ = ["Discover", "FLOOR_FACTOR", "MLP_MARGIN"]
+__all__ = ["Discover", "FLOOR_FACTOR", "CEILING", "MLP_MARGIN"]
 
 #: a library model whose held-out q̈ error is within this factor of the noise floor is
 #: consistent with the data (the floor is an estimate: measured 1.3–3× low on noisy pendulums and 1.1× on the noisy double pendulum)
 FLOOR_FACTOR = 3.0
+#: a library model whose held-out q̈ error is at or above this is never accepted on the noise
+#: floor's word alone (at ~10 % noise the floor estimate is itself large and let a model with
+#: error ≈ 1 through, measured in results/noise_cli): the MLP comparison and a warning follow
+CEILING = 0.5
 #: the MLP replaces the library model only when its held-out q̈ error is below this fraction of
 #: the library model's (a closed form is worth a small loss of fit)
 MLP_MARGIN = 0.8
@@ -107,7 +112,8 @@ class Discover:
         prepared, _, _ = prepare_trajectories(data, self.differentiator)
         train, val = split_trajectories(prepared, self.validation, self.seed)
         self.noise_floor_ = qddot_noise_floor(val)
-        self.accept_below_ = max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_)
+        self.accept_below_ = min(max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_),
+                                 max(CEILING, self.fallback_threshold))
         if self.sparse_ is not None:
             err = _qddot_error(self.sparse_, val)  # in the data's units, like the MLP's score
             self.scores_["library"] = err

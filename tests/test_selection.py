@@ -91,3 +91,13 @@ def test_look_alikes_at_small_amplitude_are_reported():
     assert omega2 == pytest.approx(G, rel=0.02)
     other = "theta**2" if "cos(theta)" in names else "cos(theta)"
     assert any(other in a["lagrangian"] for a in m.alternatives_)
+
+
+def test_a_useless_model_is_not_accepted_however_large_the_noise_floor(monkeypatch):
+    """A free particle ½ẋ² cannot move like x'' = −0.5/γ³: its held-out q̈ error is ≈ 1.  Even
+    with an acceptance band blown up (as a large noise-floor estimate does at high noise), the
+    ceiling refuses it: with the fallback off, the result carries the "poor" warning."""
+    monkeypatch.setattr(estimator, "FLOOR_FACTOR", 1e6)
+    r = Discover(Custom(["x_dot**2"]), fallback=False).fit(_relativistic())
+    assert r.scores_["library"] > estimator.CEILING
+    assert any("fallback is off" in w for w in r.warnings_)
