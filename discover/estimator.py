@@ -62,7 +62,8 @@ class Discover:
         verbose: progress output.
         **sparse_options: further :class:`SparseLagrangian` arguments (method, dissipation, …).
     Fitted: ``model_``, ``sparse_`` (or None), ``mlp_`` (or None), ``scores_``, ``noise_floor_``,
-    ``decision_``, ``warnings_``.
+    ``decision_``, ``warnings_``; ``prepared_`` and ``validation_`` (the differentiated
+    trajectories and the held-out ones, in the data's units), ``differentiator_``, ``noise_``.
     """
 
     def __init__(self, library=None, *, fallback: bool = True, model: str = "auto", fallback_threshold: float = 0.05,
@@ -88,8 +89,9 @@ class Discover:
         if self.model not in ("auto", "mlp"):
             raise ValueError(f"model must be 'auto' or 'mlp', not {self.model!r}")
         if self.model == "mlp":
-            prepared, _, _ = prepare_trajectories(data, self.differentiator)
+            prepared, self.differentiator_, self.noise_ = prepare_trajectories(data, self.differentiator)
             train, val = split_trajectories(prepared, self.validation, self.seed)
+            self.prepared_, self.validation_ = prepared, val
             self.noise_floor_, self.accept_below_ = qddot_noise_floor(val), math.nan
             mlp = self._fit_mlp(data.coordinates, train)
             self.scores_["mlp"] = _qddot_error(mlp, val)
@@ -109,8 +111,9 @@ class Discover:
         finally:  # what the library fit warned about, also when it failed
             self.warnings_ += sorted({str(w.message) for w in caught})
 
-        prepared, _, _ = prepare_trajectories(data, self.differentiator)
+        prepared, self.differentiator_, self.noise_ = prepare_trajectories(data, self.differentiator)
         train, val = split_trajectories(prepared, self.validation, self.seed)
+        self.prepared_, self.validation_ = prepared, val  # the report evaluates on these
         self.noise_floor_ = qddot_noise_floor(val)
         self.accept_below_ = min(max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_),
                                  max(CEILING, self.fallback_threshold))

@@ -6,12 +6,19 @@ import sympy
 
 from .symbolic import build_lagrangian, velocity_name
 
-__all__ = ["EXACT", "TIE", "select", "alternatives", "mixed_velocity"]
+__all__ = ["EXACT", "TIE", "band", "select", "alternatives", "mixed_velocity"]
 
 #: validation error below which a library tier counts as exact and the search stops
 EXACT = 1e-5
 #: validation errors closer than this (relative) are ties, broken by a fixed rule (see select)
 TIE = 1e-2
+
+
+def band(results, parsimony: float) -> float:
+    """The largest validation error still within (1 + parsimony) of the best (plus an absolute
+    floor for essentially exact fits)."""
+    best = min(c["val_error"] for c in results)
+    return best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
 
 
 def mixed_velocity(expr: sympy.Expr, coordinates) -> int:
@@ -33,8 +40,7 @@ def select(results, parsimony: float):
     on the earliest coordinates (the CSV's order), then the support earliest in the library's
     term order: the same data give the same model everywhere.
     """
-    best = min(c["val_error"] for c in results)
-    limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
+    limit = band(results, parsimony)
     ok = [c for c in results if c["val_error"] <= limit]
     size = min(c["n_terms"] for c in ok)
     group = [c for c in ok if c["n_terms"] == size]
@@ -48,8 +54,7 @@ def alternatives(results, chosen, parsimony: float, keep: int = 3) -> list[dict]
     """Other supports the held-out data cannot tell from the chosen one: no more terms, and a
     validation error within the same (1 + parsimony) band (θ² beside cos θ at small amplitude,
     x⁴ beside cos x).  The simplest was returned; these are reported."""
-    best = min(c["val_error"] for c in results)
-    limit = best * (1 + parsimony) + 10 * EXACT * (best < EXACT)
+    limit = band(results, parsimony)
     seen = {frozenset(map(str, chosen["terms"]))}
     out = []
     for c in sorted(results, key=lambda c: (c["val_error"], c["n_terms"])):

@@ -109,7 +109,6 @@ def main(argv=None) -> int:
 
     from discover.data import DataError, read_csv
     from discover.model import FitFailedError
-    from discover.prepare import prepare_trajectories, split_trajectories as _split
 
     torch.manual_seed(args.seed)
     coords = args.coordinates.split(",") if args.coordinates else None
@@ -151,8 +150,7 @@ def main(argv=None) -> int:
     # evaluation on held-out trajectories, prepared exactly as in the fit
     from discover.reports.discovery import evaluate, write_report
 
-    prepared, desc, noise = prepare_trajectories(data, args.differentiator)
-    _, val = _split(prepared, args.validation, args.seed)
+    prepared, desc, noise, val = result_.prepared_, result_.differentiator_, result_.noise_, result_.validation_
     ev = evaluate(model, val)
     if model is sparse_model and args.no_dissipation and ev["energy_variation_on_data"] > 0.05:
         warns.append(f"the energy of the found L varies by {ev['energy_variation_on_data']:.0%} along the held-out "
