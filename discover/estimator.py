@@ -31,7 +31,7 @@ import numpy as np
 from .mechanics import SingularMassMatrixError
 from .model import FitFailedError, SparseLagrangian, _qddot_error
 from .neural import TrainingDivergedError
-from .prepare import prepare_trajectories, qddot_noise_floor, split_trajectories
+from .prepare import PreparedData, prepare, qddot_noise_floor
 
 __all__ = ["Discover", "FLOOR_FACTOR", "CEILING", "MLP_MARGIN"]
 
@@ -88,10 +88,12 @@ class Discover:
         failure = None
         if self.model not in ("auto", "mlp"):
             raise ValueError(f"model must be 'auto' or 'mlp', not {self.model!r}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = self._prepare(data)
+        self.warnings_ += sorted({str(w.message) for w in caught})
+        train, val = data.train, data.validation
         if self.model == "mlp":
-            prepared, self.differentiator_, self.noise_ = prepare_trajectories(data, self.differentiator)
-            train, val = split_trajectories(prepared, self.validation, self.seed)
-            self.prepared_, self.validation_ = prepared, val
             self.noise_floor_, self.accept_below_ = qddot_noise_floor(val), math.nan
             mlp = self._fit_mlp(data.coordinates, train)
             self.scores_["mlp"] = _qddot_error(mlp, val)
@@ -111,9 +113,6 @@ class Discover:
         finally:  # what the library fit warned about, also when it failed
             self.warnings_ += sorted({str(w.message) for w in caught})
 
-        prepared, self.differentiator_, self.noise_ = prepare_trajectories(data, self.differentiator)
-        train, val = split_trajectories(prepared, self.validation, self.seed)
-        self.prepared_, self.validation_ = prepared, val  # the report evaluates on these
         self.noise_floor_ = qddot_noise_floor(val)
         self.accept_below_ = min(max(self.fallback_threshold, FLOOR_FACTOR * self.noise_floor_),
                                  max(CEILING, self.fallback_threshold))
@@ -155,6 +154,16 @@ class Discover:
                               f"(held-out q̈ error {mlp_err:.3g} vs {lib_err:.3g}): the library model is kept")
         return self._choose(self.sparse_, f"library kept: MLP {mlp_err:.3g} is not below {MLP_MARGIN:g} × "
                             f"library {lib_err:.3g}")
+
+    def _prepare(self, data):
+        """The one preparation (:func:`discover.prepare.prepare`) both estimators use; keeps
+        ``prepared_`` (all trajectories, differentiated), ``validation_`` (the held-out ones, which
+        the report evaluates on), ``differentiator_`` and ``noise_``."""
+        data = data if isinstance(data, PreparedData) else prepare(data, self.differentiator,
+                                                                     validation=self.validation, seed=self.seed)
+        self.prepared_, self.validation_ = data.all, data.validation
+        self.differentiator_, self.noise_ = data.differentiator, data.noise
+        return data
 
     def _choose(self, model, decision: str) -> "Discover":
         self.model_, self.decision_ = model, decision

@@ -14,18 +14,21 @@ import numpy as np
 import sympy
 import torch
 
-from .library import Library, TermSet, complexity, default_tiers
-from .prepare import Prepared, prepare_trajectories, qddot_noise_floor, random_states, split_trajectories as _split, stack as _stack
-from .mechanics import SingularMassMatrixError, accelerations, energy
-from .sparse import candidate_supports, constrained_fit, independent_blocks, reduce_gauge
-from .symbolic import build_lagrangian, velocity_name
-from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _mixed_velocity, select as _select
-from .units import rescale, to_user_units, unit_scales
 from . import dissipation as damping
+from .candidate import Candidate
+from .data import check_enough_samples
 from .dissipation import rayleigh, rayleigh_expr
-from .weak import test_functions, typical_period, weak_columns, weak_validation_error
+from .formulations import Problem, gauge_reduction, get_formulation
+from .library import Library, TermSet, default_tiers
+from .mechanics import SingularMassMatrixError, accelerations, energy
+from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, random_states, stack as _stack
+from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _mixed_velocity, select as _select
+from .sparse import SupportSearch, independent_blocks
+from .symbolic import build_lagrangian, velocity_name
+from .units import rescale_prepared, to_user_units, unit_scales
+from .weak import test_functions, typical_period, weak_validation_error
 
-__all__ = ["SparseLagrangian", "FitFailedError", "load", "prepare_trajectories", "Prepared"]
+__all__ = ["SparseLagrangian", "FitFailedError", "load", "Prepared"]
 
 #: relative noise above which data count as measured or noisy (not simulated and written to 12
 #: digits, ~1e-12) and stage 2, the trajectory fit, runs by default (measured: 4e-5 on the IBM
@@ -65,7 +68,7 @@ class SparseLagrangian:
             True forces them into every support; False leaves friction out.
         trajectory_fit: stage 2 on noisy data — the chosen support's coefficients (and friction)
             re-estimated by maximum likelihood on the measured positions, multiple shooting
-            (:mod:`discover.ml_refine`), giving ``coef_stderr_``; "auto" (default): on measured or
+            (:mod:`discover.formulations.trajectory`), giving ``coef_stderr_``; "auto" (default): on measured or
             noisy data (relative noise above ``MEASURED``); True: always; False: never.
         seed: for the train/validation split and random gauge states.
         verbose: progress output.
@@ -94,55 +97,59 @@ class SparseLagrangian:
 
     # ---------------------------------------------------------------- fitting
     def fit(self, data) -> "SparseLagrangian":
-        """Fit to a :class:`discover.data.TrajectorySet` (positions, optionally velocities).
+        """Fit to a :class:`discover.data.TrajectorySet` (positions, optionally velocities) or to
+        data already prepared by :func:`discover.prepare.prepare` (its split is used as is).
 
         Data far from order one (1e-8 m, a time column in ns) are fitted in rescaled internal
         units and the result is reported in the data's units (:mod:`discover.units`);
-        ``unit_scales_`` records the powers of ten used."""
-        s, tau = unit_scales(data)
+        ``unit_scales_`` records the powers of ten used.  ``prepared_`` keeps the prepared
+        data (in the data's units) with the held-out trajectories the model was validated on."""
+        if not isinstance(data, PreparedData):
+            data = prepare(data, self.differentiator, validation=self.validation, seed=self.seed)
+        self.prepared_ = data
+        s, tau = unit_scales(data.all)
         self.unit_scales_ = {"coordinates": dict(zip(data.coordinates, map(float, s))), "time": float(tau)}
         if np.all(s == 1) and tau == 1:
             return self._fit(data)
-        self._fit(rescale(data, s, tau))
+        self._fit(rescale_prepared(data, s, tau))
         to_user_units(self, s, tau)
+        self.noise_ = data.noise
         return self
 
-    def _fit(self, data) -> "SparseLagrangian":
-        torch_dtype = torch.float64
+    def _fit(self, data: PreparedData) -> "SparseLagrangian":
         self.coordinates_ = list(data.coordinates)
         n = len(self.coordinates_)
-        prepared, self.differentiator_, self.noise_ = prepare_trajectories(data, self.differentiator)
-        scale = np.concatenate([p.q_obs for p in prepared]).std(0)
-        self.relative_noise_ = float(np.max(self.noise_ / np.where(scale > 0, scale, 1)))
+        self.differentiator_, self.noise_ = data.differentiator, data.noise
+        self.relative_noise_ = data.relative_noise
         method = self.method
         if method == "auto":
             method = "weak" if self.relative_noise_ > 1e-4 else "strong"
-        if method not in ("strong", "weak"):
-            raise ValueError(f"method must be 'strong', 'weak' or 'auto', not {self.method!r}")
+        form = get_formulation(method, max_samples=self.max_samples, seed=self.seed)
         self.method_ = method
-        train, val = _split(prepared, self.validation, self.seed)
-        self.period_ = typical_period(prepared)
-        for p in train + val:
+        train, val = data.train, data.validation
+        self.period_ = typical_period(data.all)
+        for p in train + val:  # the held-out check is weak (∫ψ q̈ = ∫ψ'' q) whatever the formulation
             p.tf = test_functions(p.t, overlap=0.75, period=self.period_)
         tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
-        rng = np.random.default_rng(self.seed)
-        gauge_states = random_states(prepared, rng, torch_dtype)
+        states = random_states(data.all, np.random.default_rng(self.seed), torch.float64)
+        search = SupportSearch(force_friction=self.dissipation is True)
 
-        results = []
-        self.tiers_ = []
+        results: list[Candidate] = []
+        self.tiers_, gauges = [], {}
         iterator = tiers
         if self.verbose:
             from tqdm import tqdm
             iterator = tqdm(tiers, desc="library tiers")
         for name, lib in iterator:
             ts = lib.bind(self.coordinates_)
-            from .data import check_enough_samples
-            check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), getattr(data, "source", None))
-            cands = self._fit_tier(ts, train, val, gauge_states, method, torch_dtype)
+            check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), data.source)
+            problem = form.build(ts, train, gauge_reduction(ts, states), friction=bool(self.dissipation))
+            cands = self._validate(problem, self._propose(problem, search), val)
             for c in cands:
-                c["tier"], c["tier_rank"] = name, len(self.tiers_)
+                c.tier, c.tier_rank = name, len(self.tiers_)
+            gauges[name] = problem.gauge
             results += cands
-            best = min((c["val_error"] for c in cands), default=math.inf)
+            best = min((c.val_error for c in cands), default=math.inf)
             self.tiers_.append({"tier": name, "terms": len(ts), "best_val_error": best,
                                 "candidates": len(cands)})
             if best < EXACT:
@@ -154,17 +161,18 @@ class SparseLagrangian:
             )
         chosen = _select(results, self.parsimony)
         self.alternatives_ = _alternatives(results, chosen, self.parsimony)
-        self.damping_ = np.asarray(chosen.get("damping", np.zeros(n)), float)
+        self.gauge_ = {"null": gauges[chosen.tier].null, "collinear": gauges[chosen.tier].collinear}
+        self.damping_ = np.asarray(chosen.damping, float)
         self.refinement_ = None
         if self.refine and np.any(self.damping_):
             self.refinement_ = {"skipped": "the q̈-loss refinement does not fit friction"}
         elif self.refine:
-            self.refinement_ = self._refine(chosen, train, val, torch_dtype)
-        self.candidates_ = sorted(results, key=lambda c: (c["n_terms"], c["val_error"]))
-        self.library_name_ = chosen["tier"]
-        self.terms_ = chosen["terms"]
-        self.coef_ = chosen["coef"]
-        rows = chosen["norm"]
+            self.refinement_ = self._refine(chosen, train, val, torch.float64)
+        self.candidates_ = sorted(results, key=lambda c: (c.n_terms, c.val_error))
+        self.library_name_ = chosen.tier
+        self.terms_ = list(chosen.terms)
+        self.coef_ = chosen.coef
+        rows = list(chosen.norm)
         self.normalization_coordinates_ = [self.coordinates_[i] for i in rows]
         self.normalization_coordinate_ = self.normalization_coordinates_[0]
         self.normalization_ = "mean over the data of " + " and of ".join(
@@ -174,7 +182,7 @@ class SparseLagrangian:
         self._build()
         self.coef_stderr_, self.damping_stderr_, self.trajectory_fit_ = None, None, None
         if self.trajectory_fit is True or (self.trajectory_fit == "auto" and self.relative_noise_ > MEASURED):
-            from .ml_refine import trajectory_refine
+            from .formulations.trajectory import trajectory_refine
 
             old = list(self.terms_)
             self.trajectory_fit_ = trajectory_refine(self, chosen, results, train, val, _qddot_error,
@@ -182,16 +190,16 @@ class SparseLagrangian:
             if self.terms_ != old:  # a rival support won on likelihood: the stage-1 choice is the alternative
                 now = sorted(map(str, self.terms_))
                 self.alternatives_ = [a for a in self.alternatives_ if sorted(a["terms"]) != now]
-                self.alternatives_.insert(0, {"lagrangian": str(build_lagrangian(old, chosen["coef"], digits=4)),
+                self.alternatives_.insert(0, {"lagrangian": str(build_lagrangian(old, chosen.coef, digits=4)),
                                               "terms": [str(e) for e in old],
-                                              "coef": [float(x) for x in chosen["coef"]],
-                                              "validation_error": float(chosen["val_error"]),
-                                              "n_terms": int(chosen["n_terms"])})
+                                              "coef": [float(x) for x in chosen.coef],
+                                              "validation_error": float(chosen.val_error),
+                                              "n_terms": int(chosen.n_terms)})
         self.metrics_ = {
             "method": method,
             "library": self.library_name_,
             "n_terms": len(self.terms_),
-            "validation_weak_acceleration_error": chosen["val_error"],
+            "validation_weak_acceleration_error": chosen.val_error,
             "validation_qddot_error": _qddot_error(self, val),
             "validation_qddot_noise_floor": qddot_noise_floor(val),
             "train_qddot_error": _qddot_error(self, train),
@@ -210,127 +218,72 @@ class SparseLagrangian:
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
         return self
 
-    def _fit_tier(self, ts: TermSet, train, val, gauge_states, method, dtype):
-        n = len(self.coordinates_)
-        K = len(ts)
-        # 1. gauge: null and collinear terms, from generic random states and accelerations
-        Qr, Vr, Ar = gauge_states
-        cols = ts.el_columns(Qr, Vr, Ar).reshape(-1, K).detach().numpy()
-        gq, gv = ts.gradient_columns(Qr, Vr)
-        scales = (gq.reshape(-1, K).norm(dim=0) + gv.reshape(-1, K).norm(dim=0)).detach().numpy()
-        order = sorted(range(K), key=lambda k: complexity(ts.exprs[k]))
-        kept, null, collinear = reduce_gauge(cols, order, scales=scales)
-        # 2. regression matrix on the training data
-        if method == "strong":
-            trim = 3
-            q, qd, qdd = (_stack(train, a, trim) for a in ("q", "qdot", "qddot"))
-            if len(q) > self.max_samples:
-                idx = np.sort(np.random.default_rng(self.seed).choice(len(q), self.max_samples, replace=False))
-                q, qd, qdd = q[idx], qd[idx], qdd[idx]
-            T = lambda x: torch.as_tensor(x, dtype=dtype)
-            Theta = ts.el_columns(T(q), T(qd), T(qdd)).reshape(-1, K).detach().numpy()
-        else:
-            blocks = []
-            for p in train:
-                g1, g2 = ts.gradient_columns(torch.as_tensor(p.q, dtype=dtype), torch.as_tensor(p.qdot, dtype=dtype))
-                blocks.append(weak_columns(g1, g2, p.tf).reshape(-1, K))
-            Theta = torch.cat(blocks, 0).detach().numpy()
-        qa = torch.as_tensor(_stack(train, "q"), dtype=dtype)
-        va = torch.as_tensor(_stack(train, "qdot"), dtype=dtype)
-        A_norm = ts.velocity_hessian_mean(qa, va).detach().numpy()  # (n, K)
-        if self.dissipation:  # friction coefficients: n more columns, outside the normalization
-            D = (damping.strong_columns(qd) if method == "strong" else
-                 np.concatenate([damping.weak_columns(p.q_obs, p.tf) for p in train], 0))
-            Theta = np.hstack([Theta, D.reshape(-1, n)])
-            A_norm = np.hstack([A_norm, np.zeros((n, n))])
-            kept = kept + [K + j for j in range(n)]
-        # 3. candidate supports for each normalization, screened by training residual
-        seen, cands = set(), []
-        for i in range(n):
-            if not np.any(np.abs(A_norm[i][kept]) > 0):
+    @staticmethod
+    def _propose(problem: Problem, search: SupportSearch) -> list[Candidate]:
+        """Candidate supports under each normalization row that the kept columns can carry, and
+        under the rows of independent blocks (a decoupled system needs one row per block)."""
+        Theta, A, kept = problem.theta, problem.normalization, problem.kept
+        seen, out = set(), []
+        for i in range(A.shape[0]):
+            if not np.any(np.abs(A[i][kept]) > 0):
                 continue
-            proposal = independent_blocks(Theta, A_norm, kept, i)
+            proposal = independent_blocks(Theta, A, kept, i)
             for rows in [[i]] + ([proposal] if len(proposal) > 1 else []):
-                self._propose(Theta, A_norm, kept, rows, seen, cands, friction=list(range(K, Theta.shape[1])),
-                              force_friction=self.dissipation is True)
-        # 4. validation of each candidate: M and f are linear in ξ, so the per-term columns on the
-        #    validation states are computed once and every candidate costs one batched solve
-        T = lambda x: torch.as_tensor(x, dtype=dtype)
-        used = sorted({k for c in cands for k in c["support"]})
+                for c in search.propose(Theta, A, kept, rows, friction=problem.friction):
+                    if (c.norm, c.support) not in seen:
+                        seen.add((c.norm, c.support))
+                        out.append(c)
+        return out
+
+    def _validate(self, problem: Problem, cands: list[Candidate], val) -> list[Candidate]:
+        """Held-out weak acceleration error of each candidate (those with a singular mass matrix
+        on the held-out states are dropped).  M and f are linear in ξ, so the per-term columns on
+        the validation states are computed once and every candidate costs one batched solve."""
+        n, K, ts = len(self.coordinates_), problem.n_library, problem.termset
+        T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
+        used = sorted({k for c in cands for k in c.support})
         position = {k: j for j, k in enumerate(used)}
         val_cols = [damping.validation_columns(ts, T(p.q), T(p.qdot), used) for p in val]
         out = []
         for c in cands:
-            S = list(c["support"])
-            coef = c["coef_full"][S]
+            S = list(c.support)
+            coef = c.coef_full[S]
             err = weak_validation_error(val_cols, [position[k] for k in S], coef, val)
             if err is None:
                 continue
-            exprs = [ts.exprs[k] for k in S if k < K]
-            damp = np.zeros(n)
-            damp[[k - K for k in S if k >= K]] = coef[[j for j, k in enumerate(S) if k >= K]]
-            out.append({
-                "norm": c["norm"], "support": c["support"], "terms": exprs, "coef": coef[[j for j, k in enumerate(S) if k < K]],
-                "damping": damp, "n_terms": len(S),
-                "val_error": err, "train_residual": c["train_residual"],
-                "mixed": sum(_mixed_velocity(e, self.coordinates_) for e in exprs),
-            })
-        self.gauge_ = {"null": [ts.names[k] for k in null], "collinear": [ts.names[k] for k in collinear]}
+            lib = [j for j, k in enumerate(S) if k < K]
+            c.terms = [ts.exprs[S[j]] for j in lib]
+            c.coef = coef[lib]
+            c.damping = np.zeros(n)
+            c.damping[[k - K for k in S if k >= K]] = coef[[j for j, k in enumerate(S) if k >= K]]
+            c.val_error = err
+            c.mixed = sum(_mixed_velocity(e, self.coordinates_) for e in c.terms)
+            out.append(c)
         return out
 
-    @staticmethod
-    def _propose(Theta, A_norm, kept, rows, seen, cands, friction=(), force_friction=False):
-        """Candidate supports and coefficients under the normalization rows of ``rows``; with
-        ``friction`` (the friction columns) each support is also tried with all and with none
-        of them (their effect on the residual is small, so the paths often drop them early),
-        or only with all of them when ``force_friction``."""
-        a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
-        supports, R, colscale = candidate_supports(Theta, a, kept)
-        if friction:
-            fr = set(friction)
-            supports = list(dict.fromkeys(tuple(sorted(v)) for S in supports
-                                          for v in ((set(S) | fr,) if force_friction else
-                                                    (set(S), set(S) - fr, set(S) | fr)) if v - fr))
-        a_s = a / colscale
-        by_size: dict[int, list] = {}
-        for S in supports:
-            x = constrained_fit(R, a_s, S)
-            if x is None:
-                continue
-            res = float(np.linalg.norm(R @ x))
-            by_size.setdefault(len(S), []).append((res, S, x / colscale))
-        for size, lst in by_size.items():
-            for res, S, coef in sorted(lst, key=lambda z: z[0])[:2]:
-                key = (tuple(rows), tuple(sorted(S)))
-                if key in seen or size > 40:
-                    continue
-                seen.add(key)
-                cands.append({"norm": list(rows), "support": tuple(sorted(S)), "coef_full": coef,
-                              "train_residual": res})
-
-    def _refine(self, chosen: dict, train, val, dtype) -> dict:
+    def _refine(self, chosen: Candidate, train, val, dtype) -> dict:
         """Stage 2 on the chosen candidate (updated in place when validation agrees)."""
         from .refine import refine_coefficients
 
         T = lambda x: torch.as_tensor(x, dtype=dtype)
-        ts = TermSet(chosen["terms"], self.coordinates_)
+        ts = TermSet(chosen.terms, self.coordinates_)
         q, qd, qdd = (_stack(train, a, 3) for a in ("q", "qdot", "qddot"))
         if len(q) > self.max_samples:
             idx = np.sort(np.random.default_rng(self.seed).choice(len(q), self.max_samples, replace=False))
             q, qd, qdd = q[idx], qd[idx], qdd[idx]
         A = ts.velocity_hessian_mean(T(_stack(train, "q")), T(_stack(train, "qdot"))).detach().numpy()
-        r = refine_coefficients(ts, np.asarray(chosen["coef"], float), q, qd, qdd, A[chosen["norm"]],
+        r = refine_coefficients(ts, np.asarray(chosen.coef, float), q, qd, qdd, A[list(chosen.norm)],
                                 steps=self.refine_steps, l1=self.l1, device=self.device, seed=self.seed)
         keep = [k for k in range(len(r.coef)) if r.coef[k] != 0]
         val_cols = [ts.mass_force_columns(T(p.q), T(p.qdot)) for p in val]
         err = weak_validation_error(val_cols, keep, r.coef[keep], val) if keep else None
-        accepted = err is not None and err <= chosen["val_error"] * (1 + 1e-3)
+        accepted = err is not None and err <= chosen.val_error * (1 + 1e-3)
         info = {"qddot_loss_before": r.loss_before, "qddot_loss_after": r.loss_after,
-                "validation_before": chosen["val_error"], "validation_after": err,
-                "dropped": [str(chosen["terms"][k]) for k in r.dropped], "accepted": accepted}
+                "validation_before": chosen.val_error, "validation_after": err,
+                "dropped": [str(chosen.terms[k]) for k in r.dropped], "accepted": accepted}
         if accepted:
-            chosen.update(terms=[chosen["terms"][k] for k in keep], coef=r.coef[keep], val_error=err,
-                          n_terms=len(keep))
+            chosen.terms, chosen.coef = [chosen.terms[k] for k in keep], r.coef[keep]
+            chosen.support, chosen.val_error = tuple(chosen.support[k] for k in keep), err
         return info
 
     # ---------------------------------------------------------------- fitted model

@@ -1,11 +1,16 @@
-"""Trajectories made ready for fitting: smoothed q, estimated q̇ and q̈, train/validation split."""
+"""Trajectories made ready for fitting: smoothed q, estimated q̇ and q̈, train/validation split.
+
+:func:`prepare` is the one preparation path every estimator uses: it differentiates each
+trajectory once, estimates the noise, and splits off the held-out trajectories; the fitted
+models keep the result (``prepared_``), so nothing is differentiated or split twice.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Prepared", "prepare_trajectories", "qddot_noise_floor", "random_states", "split_trajectories", "stack"]
+__all__ = ["Prepared", "PreparedData", "prepare", "prepare_trajectories", "qddot_noise_floor", "random_states", "split_trajectories", "stack"]
 
 
 @dataclass
@@ -25,6 +30,42 @@ class Prepared:
     def slice(self, a: int, b: int, id_: int) -> "Prepared":
         return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_,
                         qddot_error=self.qddot_error)
+
+
+@dataclass
+class PreparedData:
+    """Everything the estimators need from one data set, prepared once.
+
+    Attributes:
+        coordinates: coordinate names.
+        all: every trajectory, differentiated (a long single one is cut only in train/validation).
+        train, validation: the split (``validation`` held out from every fit).
+        differentiator: what differentiated the data (a description).
+        noise: estimated noise per coordinate (n,), in the data's units.
+        source: the file the data came from (for messages), or None.
+    """
+
+    coordinates: list[str]
+    all: list[Prepared]
+    train: list[Prepared]
+    validation: list[Prepared]
+    differentiator: str
+    noise: np.ndarray
+    source: object = None
+
+    @property
+    def relative_noise(self) -> float:
+        """The largest noise estimate relative to its coordinate's spread over the data."""
+        scale = np.concatenate([p.q_obs for p in self.all]).std(0)
+        return float(np.max(self.noise / np.where(scale > 0, scale, 1)))
+
+
+def prepare(data, differentiator="auto", *, validation: float = 0.25, seed: int = 0) -> PreparedData:
+    """Differentiate every trajectory of ``data`` (a TrajectorySet) once and split off a held-out
+    ``validation`` fraction (:func:`split_trajectories`, drawn with ``seed``)."""
+    prepared, desc, noise = prepare_trajectories(data, differentiator)
+    train, val = split_trajectories(prepared, validation, seed)
+    return PreparedData(list(data.coordinates), prepared, train, val, desc, noise, getattr(data, "source", None))
 
 
 def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], str, np.ndarray]:

@@ -17,6 +17,8 @@ import math
 import numpy as np
 from scipy.linalg import qr, solve_triangular
 
+from .candidate import Candidate
+
 __all__ = [
     "reduce_gauge",
     "constrained_fit",
@@ -26,6 +28,7 @@ __all__ = [
     "small_supports",
     "scaled_factor",
     "independent_blocks",
+    "SupportSearch",
 ]
 
 
@@ -359,3 +362,48 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
             S = set(move)
         out.append(tuple(sorted(S)))
     return out
+
+
+class SupportSearch:
+    """The support search as an optimizer object: candidate supports and their constrained
+    least-squares coefficients for a regression problem Θξ ≈ 0 under normalization rows.
+
+    Args (keyword-only):
+        per_size: the best (lowest training residual) supports kept per support size.
+        max_size: larger supports are not proposed.
+        force_friction: friction columns in every support (else each support is also tried with
+            all and with none of them: their effect on the residual is small, so the paths often
+            drop them early).
+    """
+
+    def __init__(self, *, per_size: int = 2, max_size: int = 40, force_friction: bool = False):
+        self.per_size = per_size
+        self.max_size = max_size
+        self.force_friction = force_friction
+
+    def propose(self, Theta: np.ndarray, A_norm: np.ndarray, kept: list[int], rows: list[int],
+                friction=()) -> list[Candidate]:
+        """Candidates under the normalization rows ``rows`` of ``A_norm`` (n, columns).
+
+        Theta: (samples, columns); kept: the columns allowed; friction: the friction columns."""
+        a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
+        supports, R, colscale = candidate_supports(Theta, a, kept)
+        if friction:
+            fr = set(friction)
+            supports = list(dict.fromkeys(tuple(sorted(v)) for S in supports
+                                          for v in ((set(S) | fr,) if self.force_friction else
+                                                    (set(S), set(S) - fr, set(S) | fr)) if v - fr))
+        a_s = a / colscale
+        by_size: dict[int, list] = {}
+        for S in supports:
+            x = constrained_fit(R, a_s, S)
+            if x is None:
+                continue
+            by_size.setdefault(len(S), []).append((float(np.linalg.norm(R @ x)), S, x / colscale))
+        out = []
+        for size, lst in by_size.items():
+            if size > self.max_size:
+                continue
+            for res, S, coef in sorted(lst, key=lambda z: z[0])[: self.per_size]:
+                out.append(Candidate(tuple(rows), tuple(sorted(S)), coef, res))
+        return out

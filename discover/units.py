@@ -24,7 +24,8 @@ import sympy
 
 from .symbolic import build_lagrangian, velocity_name
 
-__all__ = ["Q_RANGE", "DT_RANGE", "LIMIT", "unit_scales", "rescale", "terms_to_user_units", "to_user_units"]
+__all__ = ["Q_RANGE", "DT_RANGE", "LIMIT", "unit_scales", "rescale", "rescale_prepared", "terms_to_user_units",
+           "to_user_units"]
 
 #: largest |q| of a coordinate outside this range → the coordinate is rescaled
 Q_RANGE = (1e-3, 1e4)
@@ -38,12 +39,13 @@ def _power_of_ten(x: float) -> float:
     return 10.0 ** round(math.log10(x))
 
 
-def unit_scales(data) -> tuple[np.ndarray, float]:
+def unit_scales(trajectories) -> tuple[np.ndarray, float]:
     """(s (n,), τ): the powers of ten the fit divides each coordinate and time by (1 where the
-    data are already of moderate size)."""
-    qmax = np.max([np.max(np.abs(tr.q), axis=0) for tr in data.trajectories], axis=0)
+    data are already of moderate size).  ``trajectories``: objects with ``t`` and ``q`` (the
+    trajectories of a TrajectorySet, or prepared ones)."""
+    qmax = np.max([np.max(np.abs(tr.q), axis=0) for tr in trajectories], axis=0)
     s = np.array([1.0 if (Q_RANGE[0] <= m <= Q_RANGE[1] or m == 0) else _power_of_ten(m) for m in qmax])
-    dts = np.concatenate([np.diff(tr.t) for tr in data.trajectories])
+    dts = np.concatenate([np.diff(tr.t) for tr in trajectories])
     dt = float(np.median(dts)) if len(dts) else 1.0
     tau = 1.0 if DT_RANGE[0] <= dt <= DT_RANGE[1] else _power_of_ten(dt) * 100.0
     return s, tau
@@ -62,6 +64,21 @@ def rescale(data, s: np.ndarray, tau: float):
             tr.id,
         ))
     return TrajectorySet(list(data.coordinates), out, data.source)
+
+
+def rescale_prepared(data, s: np.ndarray, tau: float):
+    """Prepared data (:class:`discover.prepare.PreparedData`) in internal units: q/s, t/τ,
+    q̇ τ/s, q̈ τ²/s (derivatives are linear in q, so this equals differentiating rescaled data)."""
+    from dataclasses import replace
+
+    def one(p):
+        return replace(p, t=p.t / tau, q_obs=p.q_obs / s, q=p.q / s, qdot=p.qdot * tau / s,
+                       qddot=p.qddot * tau**2 / s, tf=None,
+                       qddot_error=None if p.qddot_error is None else p.qddot_error * tau**2 / s)
+
+    memo = {id(p): one(p) for p in data.all + data.train + data.validation}
+    return replace(data, all=[memo[id(p)] for p in data.all], train=[memo[id(p)] for p in data.train],
+                   validation=[memo[id(p)] for p in data.validation], noise=data.noise / s)
 
 
 def terms_to_user_units(terms, coordinates, s: np.ndarray, tau: float):

@@ -221,10 +221,9 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
                   "|---|---|---|---|"]
         shown = {}
         for c in model.candidates_:
-            shown.setdefault(c["n_terms"], c)
+            shown.setdefault(c.n_terms, c)
         for k in sorted(shown)[:8]:
             c = shown[k]
-            lines.append(f"| {k} | {_fmt(c['val_error'])} | {c['tier']} | "
-                         f"`{' + '.join(str(e) for e in c['terms'])}` |")
+            lines.append(f"| {k} | {_fmt(c.val_error)} | {c.tier} | `{' + '.join(str(e) for e in c.terms)}` |")
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))

@@ -1,4 +1,4 @@
-"""Stage 2 of the library fit on noisy data: maximum likelihood on the measured positions
+"""The trajectory formulation, stage 2 of the library fit on noisy data: maximum likelihood on the measured positions
 (:mod:`discover.trajectory_fit`) re-estimates the coefficients, decides between look-alike
 supports and decides friction; standard errors come from the Gauss–Newton curvature.
 
@@ -26,8 +26,8 @@ import math
 import numpy as np
 import torch
 
-from .library import TermSet
-from .prepare import stack
+from ..library import TermSet
+from ..prepare import stack
 
 __all__ = ["trajectory_refine", "segments", "TOLERANCE", "DECISIVE", "SWAP", "RIVALS", "RIVAL_BAND"]
 
@@ -46,7 +46,7 @@ RIVAL_BAND = 2.0
 
 
 def _fit(model, terms, coef, damping, fit_damping, train):
-    from .trajectory_fit import fit_trajectories
+    from ..trajectory_fit import fit_trajectories
 
     coords = model.coordinates_
     ts = TermSet(terms, coords)
@@ -80,8 +80,7 @@ def _chi2_gap(a, b, sigma) -> float:
 
 def trajectory_refine(model, chosen, candidates, train, val, qddot_error, *, friction: bool) -> dict:
     """Stage 2 for ``model`` (a fitted SparseLagrangian whose terms/coefficients are those of the
-    candidate dict ``chosen``); ``candidates`` are stage 1's other candidates (dicts with terms,
-    coef, damping, norm, n_terms, val_error).  Updates the model in place when accepted
+    :class:`~discover.candidate.Candidate` ``chosen``); ``candidates`` are stage 1's others.  Updates the model in place when accepted
     (``terms_``, ``coef_``, ``damping_``, ``coef_stderr_``, ``damping_stderr_``) and returns what
     happened (for ``metrics_``)."""
     damping = np.asarray(model.damping_, float)
@@ -95,21 +94,20 @@ def trajectory_refine(model, chosen, candidates, train, val, qddot_error, *, fri
     best, best_terms, best_fric = base, list(model.terms_), has_friction
     sigma = base.sigma
     key = frozenset(map(str, model.terms_))
-    rivals = [c for c in sorted(candidates, key=lambda c: c["val_error"])
-              if c["n_terms"] == chosen["n_terms"] and list(c["norm"]) == list(chosen["norm"])
-              and c["val_error"] <= RIVAL_BAND * chosen["val_error"]
-              and frozenset(map(str, c["terms"])) != key and bool(np.any(c["damping"])) == has_friction]
+    rivals = [c for c in sorted(candidates, key=lambda c: c.val_error)
+              if c.n_terms == chosen.n_terms and c.norm == chosen.norm
+              and c.val_error <= RIVAL_BAND * chosen.val_error
+              and c.key != key and bool(np.any(c.damping)) == has_friction]
     tried, seen = [], {key}
     for c in rivals:
-        k = frozenset(map(str, c["terms"]))
-        if k in seen:
+        if c.key in seen:
             continue
-        seen.add(k)
-        r, _ = _fit(model, list(c["terms"]), c["coef"], c["damping"], has_friction, train)
+        seen.add(c.key)
+        r, _ = _fit(model, list(c.terms), c.coef, c.damping, has_friction, train)
         gap = None if r is None else _chi2_gap(base, r, sigma)
-        tried.append({"terms": [str(e) for e in c["terms"]], "chi2_gain": gap})
+        tried.append({"terms": [str(e) for e in c.terms], "chi2_gain": gap})
         if r is not None and gap > SWAP and r.ssr.sum() < best.ssr.sum():
-            best, best_terms = r, list(c["terms"])
+            best, best_terms = r, list(c.terms)
         if len(tried) >= RIVALS:
             break
     info["rivals"] = tried

@@ -1,0 +1,35 @@
+"""The strong form: Euler–Lagrange residual columns at sampled states, with the estimated q̈.
+
+Exact and fast on clean data; on noisy data the twice-differentiated q̈ enters the columns
+(prefer the weak form there)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import dissipation
+from ..prepare import stack
+from .base import Gauge, Problem, assemble
+
+__all__ = ["StrongForm"]
+
+
+class StrongForm:
+    """Args (keyword-only): max_samples — at most this many samples enter the regression
+    (drawn with ``seed``); trim — samples cut at both ends of each trajectory (derivative edges)."""
+
+    name = "strong"
+
+    def __init__(self, *, max_samples: int = 4000, seed: int = 0, trim: int = 3):
+        self.max_samples = max_samples
+        self.seed = seed
+        self.trim = trim
+
+    def build(self, ts, train, gauge: Gauge, *, friction: bool) -> Problem:
+        q, qd, qdd = (stack(train, a, self.trim) for a in ("q", "qdot", "qddot"))
+        if len(q) > self.max_samples:
+            idx = np.sort(np.random.default_rng(self.seed).choice(len(q), self.max_samples, replace=False))
+            q, qd, qdd = q[idx], qd[idx], qdd[idx]
+        T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
+        theta = ts.el_columns(T(q), T(qd), T(qdd)).reshape(-1, len(ts)).detach().numpy()
+        return assemble(ts, theta, dissipation.strong_columns(qd) if friction else None, train, gauge)
