@@ -15,7 +15,7 @@ import torch
 from .symbolic import velocity_name
 from .weak import TestFunctions
 
-__all__ = ["rayleigh", "rayleigh_expr", "strong_columns", "weak_columns", "force_columns", "validation_columns",
+__all__ = ["rayleigh", "rayleigh_expr", "strong_columns", "weak_columns", "force_columns",
            "friction_acceleration"]
 
 
@@ -56,20 +56,6 @@ def force_columns(qdot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     B, n = qdot.shape
     eye = torch.eye(n, dtype=qdot.dtype, device=qdot.device)
     return qdot.new_zeros(B, n, n, n), -qdot[:, None, :] * eye
-
-
-def validation_columns(ts, q, qdot, used):
-    """(M_k, f_k) columns on validation states for the support indices ``used`` (sorted): library
-    terms (index < len(ts)) through the engine, friction coefficients after them."""
-    K = len(ts)
-    lib = [k for k in used if k < K]
-    fr = [k - K for k in used if k >= K]
-    Mc, fc = ts.mass_force_columns(q, qdot, lib) if lib else (q.new_zeros(*q.shape, q.shape[-1], 0),
-                                                              q.new_zeros(*q.shape, 0))
-    if fr:
-        Md, fd = force_columns(qdot)
-        Mc, fc = torch.cat([Mc, Md[..., fr]], -1), torch.cat([fc, fd[..., fr]], -1)
-    return Mc, fc
 
 
 def friction_acceleration(system, c: float):

@@ -200,13 +200,25 @@ def _prepare(L, q, qdot, t, coordinates):
     return f, Q, Qd, t, lead
 
 
+def _force(force, Q: torch.Tensor, lead) -> torch.Tensor | None:
+    """A known applied force as a (B, n) tensor like the flattened states Q (None stays None)."""
+    if force is None:
+        return None
+    F = torch.as_tensor(force, dtype=Q.dtype, device=Q.device)
+    return torch.broadcast_to(F, (*lead, Q.shape[-1])).reshape(Q.shape)
+
+
 def _chunks(B: int, chunk: int | None):
     step = B if not chunk or chunk >= B else chunk
     return [(i, min(i + step, B)) for i in range(0, max(B, 1), step)]
 
 
-def _map_chunks(fn, Q, Qd, T, chunk):
-    parts = [fn(Q[a:b], Qd[a:b], None if T is None else T[a:b]) for a, b in _chunks(Q.shape[0], chunk)]
+def _map_chunks(fn, Q, Qd, T, chunk, F=None):
+    """fn on chunks of the batch; ``F`` (a known force, (B, n) or None) is chunked alongside."""
+    if F is None:
+        parts = [fn(Q[a:b], Qd[a:b], None if T is None else T[a:b]) for a, b in _chunks(Q.shape[0], chunk)]
+    else:
+        parts = [fn(Q[a:b], Qd[a:b], None if T is None else T[a:b], F[a:b]) for a, b in _chunks(Q.shape[0], chunk)]
     if len(parts) == 1:
         return parts[0]
     if isinstance(parts[0], tuple):
@@ -218,28 +230,33 @@ def _map_chunks(fn, Q, Qd, T, chunk):
 # public API
 # ----------------------------------------------------------------------------------------
 def mass_and_force(
-    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None
+    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None, force=None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(M, f)`` with M = ∂²L/∂q̇² ``(..., n, n)`` and f = ∂L/∂q − C q̇ − ∂²L/∂q̇∂t ``(..., n)``.
 
     The Euler–Lagrange equations read M q̈ = f; both are linear in L, which the library fit
     uses to evaluate many candidate models from one pass over the terms.  With a Rayleigh
     dissipation function ``dissipation`` = R(q, q̇) (a callable for one state, like L), the
-    equations are d/dt ∂L/∂q̇ − ∂L/∂q = −∂R/∂q̇ and f includes −∂R/∂q̇.
+    equations are d/dt ∂L/∂q̇ − ∂L/∂q = −∂R/∂q̇ and f includes −∂R/∂q̇.  A known applied
+    generalized force ``force`` (Q, broadcastable to ``(..., n)``: a motor torque, a shaker)
+    joins the right-hand side: d/dt ∂L/∂q̇ − ∂L/∂q = Q (− ∂R/∂q̇).
     """
     f_, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
     R = None if dissipation is None else as_torch_lagrangian(dissipation, coordinates=coordinates)[0]
+    F = _force(force, Q, lead)
 
-    def one(Qc, Qdc, Tc):
+    def one(Qc, Qdc, Tc, Fc=None):
         d = _batched_derivatives(f_, Qc, Qdc, Tc, second=True)
         rhs = d["dL_dq"] - (d["C"] * Qdc[:, None, :]).sum(-1)  # C q̇ (bmm is slow on tiny blocks)
         if Tc is not None:
             rhs = rhs - d["dp_dt"]
         if R is not None:
             rhs = rhs - _batched_derivatives(R, Qc, Qdc, None, second=False)["dL_dqdot"]
+        if Fc is not None:
+            rhs = rhs + Fc
         return d["M"], rhs
 
-    M, f = _map_chunks(one, Q, Qd, T, chunk_size)
+    M, f = _map_chunks(one, Q, Qd, T, chunk_size, F)
     n = Q.shape[-1]
     return M.reshape(*lead, n, n), f.reshape(*lead, n)
 
@@ -256,6 +273,7 @@ def accelerations(
     chunk_size: int | None = DEFAULT_CHUNK,
     structure: bool = True,
     dissipation=None,
+    force=None,
 ) -> torch.Tensor:
     """q̈ from the Euler–Lagrange equations of ``L``.
 
@@ -273,31 +291,36 @@ def accelerations(
             by tensor arithmetic; False always factors a dense M (n > 4) with LAPACK.
         dissipation: optional Rayleigh function R(q, q̇) for one state (e.g. ½ Σ cᵢ q̇ᵢ²):
             the generalized friction force −∂R/∂q̇ joins the right-hand side.
+        force: optional known applied generalized force Q, broadcastable to ``(..., n)``:
+            M q̈ = f + Q.
 
     Returns:
         ``(..., n)`` tensor of accelerations, differentiable w.r.t. any parameters of L.
     """
     f, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
     mc = max_condition if max_condition is not None else _max_condition(Q.dtype)
+    F = _force(force, Q, lead)
 
-    def one(Qc, Qdc, Tc):
-        M, rhs = mass_and_force(f, Qc, Qdc, Tc, chunk_size=None, dissipation=dissipation)
+    def one(Qc, Qdc, Tc, Fc=None):
+        M, rhs = mass_and_force(f, Qc, Qdc, Tc, chunk_size=None, dissipation=dissipation, force=Fc)
         return _solve_definite(M, rhs, Qc, Qdc, mc, check, structure)
 
-    out = _map_chunks(one, Q, Qd, T, chunk_size)
+    out = _map_chunks(one, Q, Qd, T, chunk_size, F)
     return out.reshape(*lead, Q.shape[-1])
 
 
 def euler_lagrange_residual(
-    L, q, qdot, qddot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None
+    L, q, qdot, qddot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None,
+    force=None,
 ) -> torch.Tensor:
-    """``M q̈ + C q̇ + ∂²L/∂q̇∂t − ∂L/∂q`` (+ ``∂R/∂q̇`` with a Rayleigh function ``dissipation``;
-    zero on true motion), shape ``(..., n)``.
+    """``M q̈ + C q̇ + ∂²L/∂q̇∂t − ∂L/∂q`` (+ ``∂R/∂q̇`` with a Rayleigh function ``dissipation``,
+    − Q with a known applied ``force``; zero on true motion), shape ``(..., n)``.
 
     Linear in L: the residual of Σ ξ_k φ_k is Σ ξ_k (residual of φ_k), which is what the
     library regression uses.  Needs no inverse of M.
     """
-    M, f = mass_and_force(L, q, qdot, t, coordinates=coordinates, chunk_size=chunk_size, dissipation=dissipation)
+    M, f = mass_and_force(L, q, qdot, t, coordinates=coordinates, chunk_size=chunk_size, dissipation=dissipation,
+                          force=force)
     qddot = torch.as_tensor(qddot, dtype=M.dtype, device=M.device)
     return torch.einsum("...ij,...j->...i", M, qddot) - f
 

@@ -14,11 +14,10 @@ import numpy as np
 import sympy
 import torch
 
-from . import dissipation as damping
 from .candidate import Candidate
 from .data import check_enough_samples
 from .dissipation import rayleigh, rayleigh_expr
-from .formulations import Problem, gauge_reduction, get_formulation
+from .formulations import Problem, gauge_reduction, get_formulation, validation_columns
 from .library import Library, TermSet, default_tiers
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, random_states, stack as _stack
@@ -164,24 +163,34 @@ class SparseLagrangian:
         self.gauge_ = {"null": gauges[chosen.tier].null, "collinear": gauges[chosen.tier].collinear}
         self.damping_ = np.asarray(chosen.damping, float)
         self.refinement_ = None
-        if self.refine and np.any(self.damping_):
-            self.refinement_ = {"skipped": "the q̈-loss refinement does not fit friction"}
+        if self.refine and (np.any(self.damping_) or data.has_force):
+            self.refinement_ = {"skipped": "the q̈-loss refinement does not fit friction or a known force"}
         elif self.refine:
             self.refinement_ = self._refine(chosen, train, val, torch.float64)
         self.candidates_ = sorted(results, key=lambda c: (c.n_terms, c.val_error))
         self.library_name_ = chosen.tier
         self.terms_ = list(chosen.terms)
         self.coef_ = chosen.coef
-        rows = list(chosen.norm)
-        self.normalization_coordinates_ = [self.coordinates_[i] for i in rows]
-        self.normalization_coordinate_ = self.normalization_coordinates_[0]
-        self.normalization_ = "mean over the data of " + " and of ".join(
-            f"∂²L/∂{velocity_name(c)}²" for c in self.normalization_coordinates_) + " = 1"
-        if len(rows) > 1:
-            self.normalization_ += " (decoupled blocks, each scaled separately)"
+        self.force_ = data.has_force
+        if self.force_:  # the known force fixes L's scale
+            self.normalization_coordinates_, self.normalization_coordinate_ = [], None
+            self.normalization_ = ("none needed: the known applied force fixes L's scale (L is in the force's "
+                                   "units times the coordinate's, e.g. N·m × rad = J for a torque)")
+        else:
+            rows = list(chosen.norm)
+            self.normalization_coordinates_ = [self.coordinates_[i] for i in rows]
+            self.normalization_coordinate_ = self.normalization_coordinates_[0]
+            self.normalization_ = "mean over the data of " + " and of ".join(
+                f"∂²L/∂{velocity_name(c)}²" for c in self.normalization_coordinates_) + " = 1"
+            if len(rows) > 1:
+                self.normalization_ += " (decoupled blocks, each scaled separately)"
         self._build()
         self.coef_stderr_, self.damping_stderr_, self.trajectory_fit_ = None, None, None
-        if self.trajectory_fit is True or (self.trajectory_fit == "auto" and self.relative_noise_ > MEASURED):
+        wanted = self.trajectory_fit is True or (self.trajectory_fit == "auto" and self.relative_noise_ > MEASURED)
+        if wanted and self.force_:
+            self.trajectory_fit_ = {"accepted": False,
+                                    "reason": "the trajectory fit does not take a known applied force yet"}
+        elif wanted:
             from .formulations.trajectory import trajectory_refine
 
             old = list(self.terms_)
@@ -223,6 +232,8 @@ class SparseLagrangian:
         """Candidate supports under each normalization row that the kept columns can carry, and
         under the rows of independent blocks (a decoupled system needs one row per block)."""
         Theta, A, kept = problem.theta, problem.normalization, problem.kept
+        if problem.force is not None:  # the force's coefficient is the one normalization
+            return search.propose(Theta, A, kept, [0], friction=problem.friction, required=[problem.force])
         seen, out = set(), []
         for i in range(A.shape[0]):
             if not np.any(np.abs(A[i][kept]) > 0):
@@ -240,10 +251,9 @@ class SparseLagrangian:
         on the held-out states are dropped).  M and f are linear in ξ, so the per-term columns on
         the validation states are computed once and every candidate costs one batched solve."""
         n, K, ts = len(self.coordinates_), problem.n_library, problem.termset
-        T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
         used = sorted({k for c in cands for k in c.support})
         position = {k: j for j, k in enumerate(used)}
-        val_cols = [damping.validation_columns(ts, T(p.q), T(p.qdot), used) for p in val]
+        val_cols = [validation_columns(problem, p, used) for p in val]
         out = []
         for c in cands:
             S = list(c.support)
@@ -252,10 +262,11 @@ class SparseLagrangian:
             if err is None:
                 continue
             lib = [j for j, k in enumerate(S) if k < K]
+            fr = [j for j, k in enumerate(S) if k in problem.friction]
             c.terms = [ts.exprs[S[j]] for j in lib]
             c.coef = coef[lib]
             c.damping = np.zeros(n)
-            c.damping[[k - K for k in S if k >= K]] = coef[[j for j, k in enumerate(S) if k >= K]]
+            c.damping[[S[j] - K for j in fr]] = coef[fr]
             c.val_error = err
             c.mixed = sum(_mixed_velocity(e, self.coordinates_) for e in c.terms)
             out.append(c)
@@ -306,10 +317,10 @@ class SparseLagrangian:
         """The fitted Rayleigh dissipation function ½ Σ cᵢ q̇ᵢ² (0 without friction)."""
         return rayleigh_expr(self.damping_, self.coordinates_, digits=digits)
 
-    def acceleration(self, q, qdot):
-        """q̈ of the fitted L (and friction) at states (..., n): numpy in → numpy out, torch in →
-        torch out."""
-        return _numpy_or_torch(lambda a, b: accelerations(self._L, a, b, dissipation=self._R), q, qdot)
+    def acceleration(self, q, qdot, force=None):
+        """q̈ of the fitted L (and friction, and a known applied generalized force ``force``,
+        broadcastable to (..., n)) at states (..., n): numpy in → numpy out, torch in → torch out."""
+        return _numpy_or_torch(lambda a, b: accelerations(self._L, a, b, dissipation=self._R, force=force), q, qdot)
 
     def energy(self, q, qdot):
         return _numpy_or_torch(lambda a, b: energy(self._L, a, b), q, qdot)
@@ -391,8 +402,9 @@ def _numpy_or_torch(fn, q, qdot):
 def _qddot_error(model, prepared) -> float:
     """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
     q, qd, qdd = (_stack(prepared, a, 3) for a in ("q", "qdot", "qddot"))
+    forced = prepared[0].force is not None
     try:
-        pred = model.acceleration(q, qd)
+        pred = model.acceleration(q, qd, force=_stack(prepared, "force", 3)) if forced else model.acceleration(q, qd)
     except SingularMassMatrixError:
         return math.inf
     return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))

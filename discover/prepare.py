@@ -26,10 +26,12 @@ class Prepared:
     tf: object = field(default=None, repr=False)
     #: the differentiator's estimate of its RMS q̈ error per coordinate (n,), None if unknown
     qddot_error: np.ndarray | None = None
+    #: a known applied generalized force Q(t) per sample (N, n), None without
+    force: np.ndarray | None = None
 
     def slice(self, a: int, b: int, id_: int) -> "Prepared":
         return Prepared(self.t[a:b], self.q_obs[a:b], self.q[a:b], self.qdot[a:b], self.qddot[a:b], id_,
-                        qddot_error=self.qddot_error)
+                        qddot_error=self.qddot_error, force=None if self.force is None else self.force[a:b])
 
 
 @dataclass
@@ -52,6 +54,11 @@ class PreparedData:
     differentiator: str
     noise: np.ndarray
     source: object = None
+
+    @property
+    def has_force(self) -> bool:
+        """Whether the data carry a known applied generalized force."""
+        return any(p.force is not None for p in self.all)
 
     @property
     def relative_noise(self) -> float:
@@ -86,8 +93,10 @@ def prepare_trajectories(data, differentiator="auto") -> tuple[list[Prepared], s
         err = getattr(diff, "qddot_error_", None)
         if getattr(tr, "qddot", None) is not None:
             err = np.zeros(q_s.shape[1])
+        force = getattr(tr, "force", None)
         out.append(Prepared(np.asarray(tr.t, float), np.asarray(tr.q, float), q_s, qd, qdd, int(tr.id),
-                            qddot_error=None if err is None else np.asarray(err, float)))
+                            qddot_error=None if err is None else np.asarray(err, float),
+                            force=None if force is None else np.asarray(force, float)))
         desc = diff.describe() if hasattr(diff, "describe") else repr(diff)
         noise.append(np.atleast_1d(estimate_noise(tr.t, tr.q)))
     return out, desc, np.max(np.stack(noise), axis=0)
@@ -135,7 +144,8 @@ def _merge_adjacent(pieces: list[Prepared]) -> list[Prepared]:
         if last.id == p.id and np.isclose(p.t[0] - last.t[-1], np.median(np.diff(last.t))):
             out[-1] = Prepared(np.concatenate([last.t, p.t]), np.concatenate([last.q_obs, p.q_obs]),
                                np.concatenate([last.q, p.q]), np.concatenate([last.qdot, p.qdot]),
-                               np.concatenate([last.qddot, p.qddot]), last.id, qddot_error=last.qddot_error)
+                               np.concatenate([last.qddot, p.qddot]), last.id, qddot_error=last.qddot_error,
+                               force=None if p.force is None else np.concatenate([last.force, p.force]))
         else:
             out.append(p)
     return out

@@ -382,17 +382,21 @@ class SupportSearch:
         self.force_friction = force_friction
 
     def propose(self, Theta: np.ndarray, A_norm: np.ndarray, kept: list[int], rows: list[int],
-                friction=()) -> list[Candidate]:
-        """Candidates under the normalization rows ``rows`` of ``A_norm`` (n, columns).
+                friction=(), required=()) -> list[Candidate]:
+        """Candidates under the normalization rows ``rows`` of ``A_norm`` (rows, columns).
 
-        Theta: (samples, columns); kept: the columns allowed; friction: the friction columns."""
+        Theta: (samples, columns); kept: the columns allowed; friction: the friction columns;
+        required: columns in every support (a known force's column, whose coefficient the
+        normalization fixes)."""
         a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
         supports, R, colscale = candidate_supports(Theta, a, kept)
+        if required:
+            supports = list(dict.fromkeys(tuple(sorted(set(S) | set(required))) for S in supports))
         if friction:
             fr = set(friction)
             supports = list(dict.fromkeys(tuple(sorted(v)) for S in supports
                                           for v in ((set(S) | fr,) if self.force_friction else
-                                                    (set(S), set(S) - fr, set(S) | fr)) if v - fr))
+                                                    (set(S), set(S) - fr, set(S) | fr)) if v - fr - set(required)))
         a_s = a / colscale
         by_size: dict[int, list] = {}
         for S in supports:

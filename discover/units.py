@@ -68,12 +68,14 @@ def rescale(data, s: np.ndarray, tau: float):
 
 def rescale_prepared(data, s: np.ndarray, tau: float):
     """Prepared data (:class:`discover.prepare.PreparedData`) in internal units: q/s, t/τ,
-    q̇ τ/s, q̈ τ²/s (derivatives are linear in q, so this equals differentiating rescaled data)."""
+    q̇ τ/s, q̈ τ²/s (derivatives are linear in q, so this equals differentiating rescaled data).
+    A known force Q becomes s·Q: with L′(q′, q̇′) = L(q, q̇) (λ = 1, L keeps the force's energy
+    units) the Euler–Lagrange side scales by 1/s."""
     from dataclasses import replace
 
     def one(p):
         return replace(p, t=p.t / tau, q_obs=p.q_obs / s, q=p.q / s, qdot=p.qdot * tau / s,
-                       qddot=p.qddot * tau**2 / s, tf=None,
+                       qddot=p.qddot * tau**2 / s, tf=None, force=None if p.force is None else p.force * s,
                        qddot_error=None if p.qddot_error is None else p.qddot_error * tau**2 / s)
 
     memo = {id(p): one(p) for p in data.all + data.train + data.validation}
@@ -100,9 +102,12 @@ def to_user_units(model, s: np.ndarray, tau: float) -> None:
     terms, coefficients, friction, standard errors, the reported alternatives, stage-2 metrics
     and the period, with the normalization rows holding there too (λ per block, see above)."""
     index = {c: i for i, c in enumerate(model.coordinates_)}
-    rows = [index[c] for c in model.normalization_coordinates_]
-    lam = np.array([(s[i] / tau) ** 2 for i in rows])
-    block_of = _blocks(model.terms_, model.coordinates_, rows)  # per coordinate, index into rows
+    if getattr(model, "force_", False):  # a known force fixed L's scale: λ = 1 (see rescale_prepared)
+        lam, block_of = np.ones(1), [0] * len(model.coordinates_)
+    else:
+        rows = [index[c] for c in model.normalization_coordinates_]
+        lam = np.array([(s[i] / tau) ** 2 for i in rows])
+        block_of = _blocks(model.terms_, model.coordinates_, rows)  # per coordinate, index into rows
 
     def convert(terms):
         pairs = terms_to_user_units(terms, model.coordinates_, s, tau)

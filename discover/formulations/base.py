@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .. import dissipation
 from ..library import TermSet, complexity
 from ..prepare import stack
 from ..sparse import reduce_gauge
 
-__all__ = ["Problem", "Gauge", "gauge_reduction", "normalization_rows"]
+__all__ = ["Problem", "Gauge", "gauge_reduction", "normalization_rows", "validation_columns"]
 
 
 @dataclass
@@ -40,6 +41,9 @@ class Problem:
         kept: columns the search may use (gauge-reduced library columns, then friction).
         friction: the friction columns (K … K + F − 1; empty without friction).
         gauge: what gauge reduction dropped.
+        force: with a known applied force Q, the index of its column (the last: −Q, coefficient
+            fixed to 1 by the one normalization row, which then replaces the kinetic rows: the
+            force fixes L's scale), else None.
     """
 
     termset: TermSet
@@ -48,6 +52,7 @@ class Problem:
     kept: list[int]
     friction: list[int]
     gauge: Gauge
+    force: int | None = None
 
     @property
     def n_library(self) -> int:
@@ -74,15 +79,42 @@ def normalization_rows(ts: TermSet, train, dtype=torch.float64) -> np.ndarray:
     return ts.velocity_hessian_mean(qa, va).detach().numpy()
 
 
-def assemble(ts: TermSet, theta: np.ndarray, friction_block: np.ndarray | None, train, gauge: Gauge) -> Problem:
-    """The problem from a formulation's library columns (rows, K) and friction columns
-    (rows, n) or None."""
+def assemble(ts: TermSet, theta: np.ndarray, friction_block: np.ndarray | None, train, gauge: Gauge,
+             force_column: np.ndarray | None = None) -> Problem:
+    """The problem from a formulation's library columns (rows, K), friction columns (rows, n)
+    or None, and the known force's column (rows,) — the force side of the equations, −Q — or None."""
     A = normalization_rows(ts, train)
     kept, fr = list(gauge.kept), []
+    K, n = len(ts), A.shape[0]
     if friction_block is not None:
-        K, n = len(ts), A.shape[0]
         theta = np.hstack([theta, friction_block.reshape(-1, n)])
         A = np.hstack([A, np.zeros((n, n))])
         fr = [K + j for j in range(n)]
         kept = kept + fr
-    return Problem(ts, theta, A, kept, fr, gauge)
+    if force_column is None:
+        return Problem(ts, theta, A, kept, fr, gauge)
+    F = theta.shape[1]
+    theta = np.hstack([theta, np.reshape(force_column, (-1, 1))])
+    A = np.zeros((1, F + 1))
+    A[0, F] = 1.0
+    return Problem(ts, theta, A, kept + [F], fr, gauge, force=F)
+
+
+def validation_columns(problem: Problem, p, used: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(M_k, f_k) columns of the problem's columns ``used`` (sorted) on the held-out trajectory
+    ``p`` — (N, n, n, k) and (N, n, k), with M q̈ = f for f = Σ ξ_k f_k: library terms through the
+    engine (:meth:`TermSet.mass_force_columns`), friction coefficients as −q̇ⱼ eⱼ, the known
+    force as +Q (its coefficient is 1)."""
+    T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
+    q, qd = T(p.q), T(p.qdot)
+    K, n = problem.n_library, q.shape[-1]
+    lib = [k for k in used if k < K]
+    fr = [problem.friction.index(k) for k in used if k in problem.friction]
+    Mc, fc = problem.termset.mass_force_columns(q, qd, lib) if lib else (q.new_zeros(*q.shape, n, 0),
+                                                                          q.new_zeros(*q.shape, 0))
+    if fr:
+        Md, fd = dissipation.force_columns(qd)
+        Mc, fc = torch.cat([Mc, Md[..., fr]], -1), torch.cat([fc, fd[..., fr]], -1)
+    if problem.force is not None and problem.force in used:
+        Mc, fc = torch.cat([Mc, q.new_zeros(*q.shape, n, 1)], -1), torch.cat([fc, T(p.force)[..., None]], -1)
+    return Mc, fc

@@ -1,4 +1,5 @@
-"""The strong form: Euler–Lagrange residual columns at sampled states, with the estimated q̈.
+"""The strong form: Euler–Lagrange residual columns at sampled states, with the estimated q̈
+(and the known force's column, −Q, when the data carry one).
 
 Exact and fast on clean data; on noisy data the twice-differentiated q̈ enters the columns
 (prefer the weak form there)."""
@@ -26,10 +27,12 @@ class StrongForm:
         self.trim = trim
 
     def build(self, ts, train, gauge: Gauge, *, friction: bool) -> Problem:
-        q, qd, qdd = (stack(train, a, self.trim) for a in ("q", "qdot", "qddot"))
+        forced = train[0].force is not None
+        q, qd, qdd, Q = (stack(train, a, self.trim) for a in ("q", "qdot", "qddot", "force" if forced else "q"))
         if len(q) > self.max_samples:
             idx = np.sort(np.random.default_rng(self.seed).choice(len(q), self.max_samples, replace=False))
-            q, qd, qdd = q[idx], qd[idx], qdd[idx]
+            q, qd, qdd, Q = q[idx], qd[idx], qdd[idx], Q[idx]
         T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
         theta = ts.el_columns(T(q), T(qd), T(qdd)).reshape(-1, len(ts)).detach().numpy()
-        return assemble(ts, theta, dissipation.strong_columns(qd) if friction else None, train, gauge)
+        return assemble(ts, theta, dissipation.strong_columns(qd) if friction else None, train, gauge,
+                        -Q.reshape(-1) if forced else None)

@@ -13,8 +13,9 @@ __all__ = ["WeakForm"]
 
 
 class WeakForm:
-    """Columns −∫(ψ'·∂φ/∂q̇ + ψ·∂φ/∂q) dt per test window; the test functions ``p.tf`` are
-    placed on every trajectory before (the validation uses them too)."""
+    """Columns −∫(ψ'·∂φ/∂q̇ + ψ·∂φ/∂q) dt per test window (and −∫ψ Q dt for a known force);
+    the test functions ``p.tf`` are placed on every trajectory before (the validation uses
+    them too)."""
 
     name = "weak"
 
@@ -26,4 +27,6 @@ class WeakForm:
             blocks.append(weak_columns(g1, g2, p.tf).reshape(-1, len(ts)))
         theta = torch.cat(blocks, 0).detach().numpy()
         D = np.concatenate([dissipation.weak_columns(p.q_obs, p.tf) for p in train], 0) if friction else None
-        return assemble(ts, theta, D, train, gauge)
+        forced = train[0].force is not None
+        Q = np.concatenate([-(p.tf.psi @ p.force).reshape(-1) for p in train]) if forced else None
+        return assemble(ts, theta, D, train, gauge, Q)
