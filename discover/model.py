@@ -6,14 +6,13 @@
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import sympy
 import torch
 
+from .io import FittedModel, load
 from .library import Library, TermSet, complexity, default_tiers
 from .prepare import Prepared, prepare_trajectories, qddot_noise_floor, random_states, split_trajectories as _split, stack as _stack
 from .mechanics import SingularMassMatrixError, accelerations, energy
@@ -40,7 +39,7 @@ class FitFailedError(RuntimeError):
 # ----------------------------------------------------------------------------------------
 # the estimator
 # ----------------------------------------------------------------------------------------
-class SparseLagrangian:
+class SparseLagrangian(FittedModel, kind="sparse"):
     """L = Σ ξ_k φ_k(q, q̇) with sparse ξ, found from trajectories.
 
     Args (keyword-only, stored as given):
@@ -334,6 +333,8 @@ class SparseLagrangian:
         return info
 
     # ---------------------------------------------------------------- fitted model
+    _fitted_attribute = "termset_"
+
     def _build(self):
         self.termset_ = TermSet(self.terms_, self.coordinates_)
         self._xi = torch.as_tensor(np.asarray(self.coef_, float), dtype=torch.float64)
@@ -343,44 +344,51 @@ class SparseLagrangian:
 
     def torch_lagrangian(self):
         """L(q, q̇) for one state as a torch callable."""
+        self._check_fitted()
         return self._L
 
     def lagrangian(self, *, digits: int = 6) -> sympy.Expr:
         """The fitted Lagrangian as a SymPy expression (coefficients rounded to ``digits``)."""
+        self._check_fitted()
         return build_lagrangian(self.terms_, self.coef_, digits=digits)
 
     def rayleigh(self, *, digits: int = 6) -> sympy.Expr:
         """The fitted Rayleigh dissipation function ½ Σ cᵢ q̇ᵢ² (0 without friction)."""
+        self._check_fitted()
         return rayleigh_expr(self.damping_, self.coordinates_, digits=digits)
 
     def acceleration(self, q, qdot):
         """q̈ of the fitted L (and friction) at states (..., n): numpy in → numpy out, torch in →
         torch out."""
-        return _numpy_or_torch(lambda a, b: accelerations(self._L, a, b, dissipation=self._R), q, qdot)
+        return self._numpy_or_torch(lambda a, b: accelerations(self._L, a, b, dissipation=self._R), q, qdot)
 
     def energy(self, q, qdot):
-        return _numpy_or_torch(lambda a, b: energy(self._L, a, b), q, qdot)
+        return self._numpy_or_torch(lambda a, b: energy(self._L, a, b), q, qdot)
 
     def simulate(self, q0, qdot0, t, *, method: str = "rk4"):
-        """Roll out from (q0, qdot0) over times t; returns (q, qdot) each (len(t), ..., n)."""
+        """Roll out from (q0, qdot0) over times t; returns (q, qdot) each (len(t), ..., n),
+        computed in float64 (numpy in → numpy out, torch in → torch out)."""
         from .integrate import rollout
 
-        is_np = not isinstance(q0, torch.Tensor)
+        self._check_fitted()
         friction = None if self._R is None else (lambda q, v, t: accelerations(self._L, q, v, dissipation=self._R))
-        out = rollout(self._L, torch.as_tensor(np.asarray(q0) if is_np else q0, dtype=torch.float64),
-                      torch.as_tensor(np.asarray(qdot0) if is_np else qdot0, dtype=torch.float64),
-                      torch.as_tensor(np.asarray(t) if is_np else t, dtype=torch.float64), method=method,
-                      acceleration=friction)
-        q, qd = out.q, out.qdot
-        return (q.detach().numpy(), qd.detach().numpy()) if is_np else (q, qd)
+
+        def roll(q0, qdot0, t):
+            out = rollout(self._L, q0, qdot0, t, method=method, acceleration=friction)
+            return out.q, out.qdot
+
+        return self._numpy_or_torch(roll, q0, qdot0, t, dtype=torch.float64)
 
     def score(self, data) -> float:
         """Relative q̈ error on ``data`` (a TrajectorySet), derivatives estimated as in fit."""
+        self._check_fitted()
         prepared, _, _ = prepare_trajectories(data, self.differentiator)
         return _qddot_error(self, prepared)
 
     # ---------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
+        """The fields of lagrangian.json (written by :func:`discover.io.save`)."""
+        self._check_fitted()
         return {
             "coordinates": self.coordinates_,
             "lagrangian": str(self.lagrangian()),
@@ -403,7 +411,12 @@ class SparseLagrangian:
         return [None] * k if stderr is None else list(stderr)
 
     @classmethod
+    def _from_saved(cls, fields, config, tensors) -> "SparseLagrangian":
+        return cls.from_dict(fields)
+
+    @classmethod
     def from_dict(cls, d: dict) -> "SparseLagrangian":
+        """The model whose :meth:`to_dict` gave ``d`` (as read from lagrangian.json)."""
         from .symbolic import parse_lagrangian
 
         m = cls()
@@ -428,13 +441,6 @@ class SparseLagrangian:
 # ----------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------
-def _numpy_or_torch(fn, q, qdot):
-    if isinstance(q, torch.Tensor):
-        return fn(q, qdot)
-    out = fn(torch.as_tensor(np.asarray(q, float)), torch.as_tensor(np.asarray(qdot, float)))
-    return out.detach().numpy()
-
-
 def _qddot_error(model, prepared) -> float:
     """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
     q, qd, qdd = (_stack(prepared, a, 3) for a in ("q", "qdot", "qddot"))
@@ -443,15 +449,3 @@ def _qddot_error(model, prepared) -> float:
     except SingularMassMatrixError:
         return math.inf
     return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
-
-
-def load(path) -> object:
-    """A fitted model from a results directory (or its lagrangian.json)."""
-    p = Path(path)
-    f = p / "lagrangian.json" if p.is_dir() else p
-    d = json.loads(f.read_text())
-    if d.get("model") == "mlp":
-        from .neural import MLPLagrangian
-
-        return MLPLagrangian.load(f.parent)
-    return SparseLagrangian.from_dict(d)
