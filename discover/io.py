@@ -8,8 +8,8 @@ and the MLP models one numpy/torch adapter, one not-fitted error (scikit-learn's
 A saved model is a folder: ``lagrangian.json`` (the model's :meth:`FittedModel.to_dict`, plus
 whatever a pipeline adds: metrics, command, warnings) and, for models without a closed form,
 ``config.json`` (arguments, normalization, history) and ``weights.pt`` (tensors only, read with
-``weights_only=True``).  :func:`save` writes it and :func:`load` reads it back; nothing else in
-the package writes or parses these files.
+``weights_only=True``).  :func:`save` writes it, :func:`load` reads it back (and
+:func:`read_fields` the fields alone); nothing else in the package writes or parses these files.
 
 >>> save(model, "results/pendulum", command="...")
 >>> load("results/pendulum").acceleration(q, qdot)
@@ -28,7 +28,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["FittedModel", "NotFittedError", "save", "load", "LAGRANGIAN_JSON"]
+__all__ = ["FittedModel", "NotFittedError", "save", "load", "read_fields", "LAGRANGIAN_JSON"]
 
 #: the model's fields, by the results contract of DESIGN.md
 LAGRANGIAN_JSON = "lagrangian.json"
@@ -120,16 +120,22 @@ def save(model: FittedModel, directory, **fields) -> Path:
     model has keeps its place), and config.json/weights.pt the state lagrangian.json cannot
     carry.  Callers wanting all-or-nothing write into a temporary folder and move it
     (``discover.reports.atomic_results_dir``).  Returns the folder."""
+    record = model.to_dict() | fields  # first: an unfitted model raises before anything is written
+    state = model._state()
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    record = model.to_dict() | fields
-    state = model._state()
     if state is not None:
         config, tensors = state
         torch.save(tensors, d / _WEIGHTS)
         (d / _CONFIG).write_text(json.dumps(config, indent=1))
     (d / LAGRANGIAN_JSON).write_text(json.dumps(record, indent=2))
     return d
+
+
+def read_fields(path) -> dict:
+    """The fields of a lagrangian.json (a results folder or the file), as :func:`save` wrote them."""
+    p = Path(path)
+    return json.loads((p / LAGRANGIAN_JSON if p.is_dir() else p).read_text())
 
 
 def load(path) -> FittedModel:
@@ -140,7 +146,7 @@ def load(path) -> FittedModel:
     p = Path(path)
     d = p if p.is_dir() else p.parent
     f = d / LAGRANGIAN_JSON if p.is_dir() else p
-    fields = json.loads(f.read_text()) if f.exists() else None
+    fields = read_fields(f) if f.exists() else None
     has_state = (d / _CONFIG).exists() and (fields is None or fields.get("model") != "sparse")
     config = json.loads((d / _CONFIG).read_text()) if has_state else None
     if fields is None and config is None:

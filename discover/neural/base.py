@@ -100,7 +100,7 @@ class _MLPBase(FittedModel):
                  "v_scale": _scale(qd, rms=True), "a_scale": _scale(qdd, rms=True)}
         T = lambda a: torch.as_tensor(a, dtype=dtype, device=device)
         Q, Qd, A = T(q), T(qd), T(qdd)
-        seeds, k = self._seeds(), self._n_models
+        seeds = self._seeds()
         gens, train_idx, val_idx, modules = [], [], [], []
         for s in seeds:
             g = torch.Generator().manual_seed(s)
