@@ -20,7 +20,8 @@ from .derivatives import (
     get_differentiator,
 )
 from .library import Constant, Custom, Polynomial, Radial, Trig
-from .model import FitFailedError, SparseLagrangian, load
+from .model import FitFailedError, SparseLagrangian
+from .io import load
 from .estimator import Discover
 from .neural import MLPEnsemble, MLPLagrangian, TrainingDivergedError
 

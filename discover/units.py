@@ -7,7 +7,7 @@ of the regression differ by tens of orders of magnitude.  A coordinate whose lar
 outside ``Q_RANGE`` is divided by a power of ten ``s`` that brings it near 1; time by a power of
 ten ``τ`` when the median step is outside ``DT_RANGE``.  Angles and ordinary lengths are left
 alone, so trig terms keep their meaning.  Values beyond ``LIMIT`` are refused when read
-(:mod:`discover.data.reading`): their Lagrangian's coefficients (s⁴ and more) would not be
+(:mod:`discover.data.validation`): their Lagrangian's coefficients (s⁴ and more) would not be
 representable in double precision.
 
 Back to user units: with x = s x′ and t = τ t′, L(x, ẋ) = λ L′(x/s, ẋ τ/s) moves like L′ for any

@@ -10,7 +10,6 @@ moved into place only when everything succeeded.  Bad input: a one-line error, e
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shlex
 import sys
@@ -174,23 +173,16 @@ def main(argv=None) -> int:
         metrics["sparse_validation_error"] = sparse_model.metrics_["validation_weak_acceleration_error"]
 
     # write everything into a temporary sibling folder, then move it into place
+    from discover.io import save
     from discover.reports import atomic_results_dir
 
     with atomic_results_dir(out) as tmp:
-        if model is sparse_model:
-            result = model.to_dict()
-        else:
-            model.save(tmp)
-            result = {"coordinates": data.coordinates, "lagrangian": None, "model": "mlp", "terms": [],
-                      "normalization": "none (MLP; L is determined up to scale and total derivatives)"}
-        result["metrics"] = _jsonable(metrics)
-        result["command"] = command
-        result["warnings"] = warns
-        (tmp / "lagrangian.json").write_text(json.dumps(result, indent=2))
+        save(model, tmp, metrics=_jsonable(metrics), command=command, warnings=warns)
         write_report(tmp, model=model, info=info, ev=ev, command=command, warnings=warns,
                      sparse_error=sparse_error)
     if not args.quiet:
-        print(f"L = {result['lagrangian']}" if result["lagrangian"] else "model: MLP Lagrangian (no closed form)")
+        L = model.lagrangian()
+        print(f"L = {L}" if L is not None else "model: MLP Lagrangian (no closed form)")
         print(f"results: {out}/ (report.md, lagrangian.json, figures)")
     return 0
 

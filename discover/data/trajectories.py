@@ -1,5 +1,6 @@
 """Containers of trajectory data: :class:`Trajectory` (one run) and :class:`TrajectorySet`
-(named coordinates, several runs), with derivative estimation, splitting and CSV output."""
+(named coordinates, several runs), built from checked tables (:mod:`discover.data.validation`)
+or arrays, with derivative estimation, splitting and CSV output."""
 from __future__ import annotations
 
 import copy
@@ -8,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .reading import MAX_GAP, MIN_SAMPLES, DataError, _assemble, _Table
+from .validation import MAX_GAP, MIN_SAMPLES, DataError, Table, validate_table
 
 
 @dataclass
@@ -111,10 +112,20 @@ class TrajectorySet:
                     raise ValueError(f"{suffix[1:]} has {arr.shape[1]} columns; q has {n}")
                 for j, c in enumerate(names):
                     columns[c + suffix] = arr[:, j]
-        table = _Table(columns, None, source)
-        return _assemble(table, time="t", traj="traj" if traj is not None else None,
-                         coordinates=names, velocities=None, accelerations=None,
-                         min_samples=min_samples, max_gap=max_gap, traj_given=traj is not None)
+        return cls.from_table(Table(columns, None, source), time="t",
+                              traj="traj" if traj is not None else None, coordinates=names,
+                              min_samples=min_samples, max_gap=max_gap, traj_given=traj is not None)
+
+    @classmethod
+    def from_table(cls, table: Table, *, time: str = "t", traj: str | None = "traj", coordinates=None,
+                   velocities=None, accelerations=None, min_samples: int = MIN_SAMPLES,
+                   max_gap: float = MAX_GAP, traj_given: bool = False) -> "TrajectorySet":
+        """Check ``table`` (:func:`discover.data.validation.validate_table`, roles as in
+        :func:`discover.data.read_csv`) and hold one :class:`Trajectory` per trajectory id."""
+        coords, segments = validate_table(table, time=time, traj=traj, coordinates=coordinates,
+                                          velocities=velocities, accelerations=accelerations,
+                                          min_samples=min_samples, max_gap=max_gap, traj_given=traj_given)
+        return cls(coords, [Trajectory(s.t, s.q, s.qdot, s.qddot, s.id) for s in segments], table.file)
 
     # -- derivatives ---------------------------------------------------------------------
     def with_derivatives(self, differentiator="auto", *, smooth: bool = True,

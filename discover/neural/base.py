@@ -2,20 +2,20 @@
 with ``torch.func`` (stacked parameters, ``vmap`` over models), every per-model quantity
 (initialization, split, shuffling, Adam state, gradient clipping, early stopping) as in a
 separate run with the same seed; the loss is the q̈ error over the per-coordinate RMS of q̈,
-plus for plain networks a penalty keeping the mass matrix positive definite."""
+plus for plain networks a penalty keeping the mass matrix positive definite.  The arrays in
+and out and the files are those of every fitted model (:class:`discover.io.FittedModel`)."""
 from __future__ import annotations
 
 import copy
 import inspect
-import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
+from ..io import FittedModel
 from ..mechanics import _max_condition, accelerations, mass_and_force, solve_accelerations
 from .network import LagrangianNet
 
@@ -72,14 +72,11 @@ def _dtype(name) -> torch.dtype:
     return dt
 
 
-class _MLPBase:
+class _MLPBase(FittedModel):
     """Shared fitting, prediction and persistence; subclasses fix the number of models."""
 
     _n_models = 1
-
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters
-                if k != "self"}
+    _fitted_attribute = "modules_"
 
     # -- training ----------------------------------------------------------------------
     def _seeds(self):
@@ -103,7 +100,7 @@ class _MLPBase:
                  "v_scale": _scale(qd, rms=True), "a_scale": _scale(qdd, rms=True)}
         T = lambda a: torch.as_tensor(a, dtype=dtype, device=device)
         Q, Qd, A = T(q), T(qd), T(qdd)
-        seeds, k = self._seeds(), self._n_models
+        seeds = self._seeds()
         gens, train_idx, val_idx, modules = [], [], [], []
         for s in seeds:
             g = torch.Generator().manual_seed(s)
@@ -124,6 +121,8 @@ class _MLPBase:
         if val_idx[0].numel() == 0:  # no validation: early-stop on the training set
             val_idx = train_idx
         self.n_dof_ = n
+        self.coordinates_ = (list(data.coordinates) if hasattr(data, "coordinates")
+                             else [f"q{j}" for j in range(n)])
         self.normalization_ = {key: v.tolist() for key, v in stats.items()}
         self._train(modules, gens, Q, Qd, A, torch.stack(train_idx).to(device),
                     torch.stack(val_idx).to(device), T(stats["a_scale"]), T(stats["v_scale"]))
@@ -277,19 +276,16 @@ class _MLPBase:
         return torch.stack([accelerations(m, Q, Qd, check=check, max_condition=mc)
                             for m in self.modules_])
 
-    def _to_model(self, q, qdot):
-        """Tensors in the model's dtype/device, plus a function mapping results back."""
+    def _in_model(self, fn, *arrays):
+        """``fn`` on tensors in the model's dtype and device, its result given back as the input
+        came (:meth:`discover.io.FittedModel._numpy_or_torch`)."""
+        self._check_fitted()
         p = next(self.modules_[0].parameters())
-        if torch.is_tensor(q):
-            back = lambda x: x.to(dtype=q.dtype if q.is_floating_point() else x.dtype, device=q.device)
-        else:
-            back = lambda x: x.detach().cpu().numpy().astype(np.float64)
-        Q = torch.as_tensor(np.asarray(q) if not torch.is_tensor(q) else q).to(p.device, p.dtype)
-        Qd = torch.as_tensor(np.asarray(qdot) if not torch.is_tensor(qdot) else qdot).to(p.device, p.dtype)
-        return Q, Qd, back
+        return self._numpy_or_torch(fn, *arrays, dtype=p.dtype, device=p.device)
 
     def lagrangian(self):
         """No closed form for an MLP: None (the contract of ``discover.load``)."""
+        self._check_fitted()
         return None
 
     def score(self, data) -> float:
@@ -304,55 +300,58 @@ class _MLPBase:
         Returns ``(q, qdot)``, each ``(T, ..., n)``, numpy or torch as the input."""
         from ..integrate import rollout
 
-        Q0, Qd0, back = self._to_model(q0, qdot0)
-        ts = torch.as_tensor(np.asarray(t) if not torch.is_tensor(t) else t).to(Q0.device, Q0.dtype)
+        self._check_fitted()
         L = self.modules_[0] if method == "variational" and len(self.modules_) == 1 else None
-        with torch.no_grad():
-            out = rollout(L, Q0, Qd0, ts, method=method, substeps=substeps, compute_energy=False,
-                          acceleration=None if L is not None else
-                          (lambda q, qd, tt: self._mean_acceleration(q, qd)))
-        return back(out.q), back(out.qdot)
+
+        def roll(Q0, Qd0, ts):
+            with torch.no_grad():
+                out = rollout(L, Q0, Qd0, ts, method=method, substeps=substeps, compute_energy=False,
+                              acceleration=None if L is not None else
+                              (lambda q, qd, tt: self._mean_acceleration(q, qd)))
+            return out.q, out.qdot
+
+        return self._in_model(roll, q0, qdot0, t)
 
     def _mean_acceleration(self, Q, Qd):
         return self._predict_each(Q, Qd).mean(0)
 
-    # -- persistence -------------------------------------------------------------------------
-    def save(self, directory) -> Path:
-        """Write ``config.json`` (arguments, normalization, history) and ``weights.pt``
-        (tensors only; loaded with ``weights_only=True``)."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        params = dict(self.get_params(), hidden=list(self.hidden))
+    # -- persistence (the files: discover.io) ---------------------------------------------
+    def to_dict(self) -> dict:
+        """The fields of lagrangian.json: no closed form, no terms."""
+        self._check_fitted()
+        return {"coordinates": list(self.coordinates_), "lagrangian": None, "model": "mlp", "terms": [],
+                "normalization": "none (MLP; L is determined up to scale and total derivatives)"}
+
+    def _state(self):
+        """config.json (arguments, normalization, history) and the tensors of weights.pt."""
+        given = self.get_params(deep=False)  # in the signature's order, as written before
+        params = {k: given[k] for k in inspect.signature(type(self).__init__).parameters if k in given}
+        params["hidden"] = list(self.hidden)
         cfg = {"class": type(self).__name__, "format": _FORMAT, "params": params,
                "n_dof": self.n_dof_, "normalization": self.normalization_,
                "history": self.history_, "best_epoch": self.best_epoch_,
                "val_errors": self.val_errors_}
         state = {f"{m}.{k}": v.cpu() for m, mod in enumerate(self.modules_)
                  for k, v in mod.state_dict().items()}
-        torch.save(state, d / "weights.pt")
-        (d / "config.json").write_text(json.dumps(cfg, indent=1))
-        return d
+        return cfg, state
 
     @classmethod
-    def load(cls, directory):
-        """Rebuild a model written by :meth:`save` (an ensemble if one was saved there)."""
-        d = Path(directory)
-        cfg = json.loads((d / "config.json").read_text())
-        if cfg.get("class") != cls.__name__:
-            from .estimators import load_mlp  # deferred: it imports this module
-
-            return load_mlp(d)
-        est = cls(**cfg["params"])
-        state = torch.load(d / "weights.pt", weights_only=True, map_location=est.device)
+    def _from_saved(cls, fields, config, tensors):
+        """Rebuild from :meth:`_state`'s config and tensors (coordinates from lagrangian.json)."""
+        if config is None or tensors is None:
+            raise FileNotFoundError("an MLP model needs config.json and weights.pt beside lagrangian.json")
+        est = cls(**config["params"])
         dtype = _dtype(est.dtype)
         mods = []
         for m in range(est._n_models):
-            mod = LagrangianNet(cfg["n_dof"], tuple(est.hidden), est.activation, bool(est.structured))
+            mod = LagrangianNet(config["n_dof"], tuple(est.hidden), est.activation, bool(est.structured))
             mod = mod.to(device=est.device, dtype=dtype)  # before loading: keep every bit
-            mod.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items()
+            mod.load_state_dict({k.split(".", 1)[1]: v for k, v in tensors.items()
                                  if k.split(".", 1)[0] == str(m)})
             mods.append(mod.eval().requires_grad_(False))
-        est.modules_, est.n_dof_ = mods, cfg["n_dof"]
-        est.normalization_, est.history_ = cfg["normalization"], cfg["history"]
-        est.best_epoch_, est.val_errors_ = cfg["best_epoch"], cfg["val_errors"]
+        est.modules_, est.n_dof_ = mods, config["n_dof"]
+        est.coordinates_ = (list(fields["coordinates"]) if fields and "coordinates" in fields
+                            else [f"q{j}" for j in range(est.n_dof_)])
+        est.normalization_, est.history_ = config["normalization"], config["history"]
+        est.best_epoch_, est.val_errors_ = config["best_epoch"], config["val_errors"]
         return est

@@ -3,11 +3,9 @@
 seed ``seed + i``), and :func:`load_mlp`."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 
+from ..io import load
 from ..mechanics import energy
 from .base import _MLPBase
 from .network import LagrangianNet
@@ -18,7 +16,7 @@ _COMMON = dict(hidden=(128, 128), activation="softplus", structured=False, lr=1e
                device="cpu", seed=0, verbose=False)
 
 
-class MLPLagrangian(_MLPBase):
+class MLPLagrangian(_MLPBase, kind="mlp"):
     """Neural Lagrangian ``L_θ(q, q̇)`` trained on q̈ through the Euler–Lagrange equations.
 
     Args (keyword-only): ``hidden`` widths; ``activation`` (softplus, tanh, silu, gelu);
@@ -60,16 +58,14 @@ class MLPLagrangian(_MLPBase):
     def acceleration(self, q, qdot):
         """q̈ of shape ``(..., n)`` at ``q``, ``qdot`` ``(..., n)``; numpy in → numpy out,
         torch in → torch out.  Raises SingularMassMatrixError where M is singular."""
-        Q, Qd, back = self._to_model(q, qdot)
-        return back(self._predict_each(Q, Qd)[0])
+        return self._in_model(lambda Q, Qd: self._predict_each(Q, Qd)[0], q, qdot)
 
     def energy(self, q, qdot):
         """Learned energy ``q̇·∂L/∂q̇ − L``, shape ``(...)`` (up to L's scale and offset)."""
-        Q, Qd, back = self._to_model(q, qdot)
-        return back(energy(self.module_, Q, Qd).detach())
+        return self._in_model(lambda Q, Qd: energy(self.module_, Q, Qd).detach(), q, qdot)
 
 
-class MLPEnsemble(_MLPBase):
+class MLPEnsemble(_MLPBase, kind="mlp"):
     """``n_models`` MLP Lagrangians trained at once (vmap over models); model i uses seed
     ``seed + i`` and equals ``MLPLagrangian(seed=seed + i)`` trained alone.  Other arguments
     as :class:`MLPLagrangian`.  Fitted: ``modules_``, ``val_errors_`` (per model),
@@ -91,21 +87,21 @@ class MLPEnsemble(_MLPBase):
 
     def acceleration(self, q, qdot, *, return_std=False):
         """Ensemble-mean q̈ ``(..., n)`` (and the spread across models if ``return_std``)."""
-        Q, Qd, back = self._to_model(q, qdot)
-        each = self._predict_each(Q, Qd)
-        mean = back(each.mean(0))
-        return (mean, back(each.std(0, unbiased=False))) if return_std else mean
+        def predict(Q, Qd):
+            each = self._predict_each(Q, Qd)
+            return (each.mean(0), each.std(0, unbiased=False)) if return_std else each.mean(0)
+
+        return self._in_model(predict, q, qdot)
 
     def energy(self, q, qdot):
         """Per-model learned energies, shape ``(n_models, ...)`` (each up to scale/offset)."""
-        Q, Qd, back = self._to_model(q, qdot)
-        return back(torch.stack([energy(m, Q, Qd).detach() for m in self.modules_]))
+        return self._in_model(lambda Q, Qd: torch.stack([energy(m, Q, Qd).detach() for m in self.modules_]),
+                              q, qdot)
 
 
 def load_mlp(directory):
     """Load an :class:`MLPLagrangian` or :class:`MLPEnsemble` saved in ``directory``."""
-    name = json.loads((Path(directory) / "config.json").read_text()).get("class")
-    classes = {"MLPLagrangian": MLPLagrangian, "MLPEnsemble": MLPEnsemble}
-    if name not in classes:
-        raise ValueError(f"{directory}: config.json names class {name!r}, not an MLP model")
-    return classes[name].load(directory)
+    model = load(directory)
+    if not isinstance(model, _MLPBase):
+        raise ValueError(f"{directory}: the saved model is a {type(model).__name__}, not an MLP model")
+    return model
