@@ -93,6 +93,9 @@ class Discover:
             data = self._prepare(data)
         self.warnings_ += sorted({str(w.message) for w in caught})
         train, val = data.train, data.validation
+        if data.has_force and self.model == "mlp":
+            raise ValueError("the MLP Lagrangian does not take a known applied force (<coordinate>_force columns); "
+                             "use the library model (model='auto')")
         if self.model == "mlp":
             self.noise_floor_, self.accept_below_ = qddot_noise_floor(val), math.nan
             mlp = self._fit_mlp(data.coordinates, train)
@@ -124,7 +127,9 @@ class Discover:
                                     f"with the noise (accepted below {self.accept_below_:.3g})")
             failure = (f"held-out q̈ error {err:.3g} > {self.accept_below_:.3g} (the larger of "
                        f"{self.fallback_threshold:g} and {FLOOR_FACTOR:g} × the noise floor {self.noise_floor_:.3g})")
-        if not self.fallback:
+        if not self.fallback or data.has_force:
+            if data.has_force and self.fallback:
+                failure += "; the MLP fallback does not take a known applied force"
             if self.sparse_ is None:
                 raise FitFailedError(failure)
             self.warnings_.append(f"the library model is poor ({failure}); the MLP fallback is off")

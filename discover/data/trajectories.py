@@ -14,20 +14,23 @@ from .validation import MAX_GAP, MIN_SAMPLES, DataError, Table, validate_table
 
 @dataclass
 class Trajectory:
-    """One trajectory: ``t`` (N,), ``q`` (N, n), ``qdot`` and ``qddot`` (N, n) or None."""
+    """One trajectory: ``t`` (N,), ``q`` (N, n), ``qdot`` and ``qddot`` (N, n) or None, and a
+    known applied generalized force ``force`` (N, n) or None (CSV columns ``<c>_force``)."""
 
     t: np.ndarray
     q: np.ndarray
     qdot: np.ndarray | None = None
     qddot: np.ndarray | None = None
     id: int = 0
+    force: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
 
     def _slice(self, sl: slice) -> "Trajectory":
         cut = lambda a: None if a is None else a[sl].copy()  # noqa: E731
-        return Trajectory(self.t[sl].copy(), self.q[sl].copy(), cut(self.qdot), cut(self.qddot), self.id)
+        return Trajectory(self.t[sl].copy(), self.q[sl].copy(), cut(self.qdot), cut(self.qddot), self.id,
+                          cut(self.force))
 
 
 @dataclass
@@ -125,7 +128,7 @@ class TrajectorySet:
         coords, segments = validate_table(table, time=time, traj=traj, coordinates=coordinates,
                                           velocities=velocities, accelerations=accelerations,
                                           min_samples=min_samples, max_gap=max_gap, traj_given=traj_given)
-        return cls(coords, [Trajectory(s.t, s.q, s.qdot, s.qddot, s.id) for s in segments], table.file)
+        return cls(coords, [Trajectory(s.t, s.q, s.qdot, s.qddot, s.id, s.force) for s in segments], table.file)
 
     # -- derivatives ---------------------------------------------------------------------
     def with_derivatives(self, differentiator="auto", *, smooth: bool = True,
@@ -169,9 +172,9 @@ class TrajectorySet:
                                 file=self.source) from None
             if key == "q":
                 new = Trajectory(tr.t.copy(), s if smooth else tr.q.copy(), d1,
-                                 tr.qddot.copy() if tr.qddot is not None else d2, tr.id)
+                                 tr.qddot.copy() if tr.qddot is not None else d2, tr.id, tr.force)
             else:
-                new = Trajectory(tr.t.copy(), tr.q.copy(), tr.qdot.copy(), d1, tr.id)
+                new = Trajectory(tr.t.copy(), tr.q.copy(), tr.qdot.copy(), d1, tr.id, tr.force)
             out.append(new)
             fitted.append(d)
         return TrajectorySet(list(self.coordinates), out, self.source, fitted)
@@ -188,8 +191,8 @@ class TrajectorySet:
 
     # -- views ---------------------------------------------------------------------------
     def stack(self) -> dict:
-        """Concatenated arrays: ``t`` (N,), ``q``, ``qdot``, ``qddot`` (N, n) — None when
-        any trajectory lacks them — and ``traj`` (N,) ids."""
+        """Concatenated arrays: ``t`` (N,), ``q``, ``qdot``, ``qddot``, ``force`` (N, n) — None
+        when any trajectory lacks them — and ``traj`` (N,) ids."""
         trs = self.trajectories
 
         def cat(name):
@@ -203,6 +206,7 @@ class TrajectorySet:
             "q": cat("q"),
             "qdot": cat("qdot"),
             "qddot": cat("qddot"),
+            "force": cat("force"),
             "traj": np.repeat(np.array([tr.id for tr in trs], dtype=np.int64), [len(tr) for tr in trs]),
         }
 
@@ -235,7 +239,7 @@ class TrajectorySet:
 
     def to_csv(self, path) -> None:
         """Write by the CSV contract: t, traj (when not a single trajectory with id 0),
-        coordinates, then ``<c>_dot`` and ``<c>_ddot`` where every trajectory has them.
+        coordinates, then ``<c>_dot``, ``<c>_ddot`` and ``<c>_force`` where every trajectory has them.
         Floats are written with full precision, so :func:`read_csv` gives them back."""
         import pandas as pd
 
@@ -243,7 +247,7 @@ class TrajectorySet:
         cols = {"t": s["t"]}
         if self.n_trajectories > 1 or self.trajectories[0].id != 0:
             cols["traj"] = s["traj"]
-        for key, suffix in (("q", ""), ("qdot", "_dot"), ("qddot", "_ddot")):
+        for key, suffix in (("q", ""), ("qdot", "_dot"), ("qddot", "_ddot"), ("force", "_force")):
             if s[key] is not None:
                 for j, c in enumerate(self.coordinates):
                     cols[c + suffix] = s[key][:, j]

@@ -70,13 +70,15 @@ class Table:
 
 
 class Segment(NamedTuple):
-    """One trajectory's checked arrays: ``t`` (N,), ``q`` (N, n), ``qdot``/``qddot`` (N, n) or None."""
+    """One trajectory's checked arrays: ``t`` (N,), ``q`` (N, n), ``qdot``/``qddot``/``force``
+    (N, n) or None."""
 
     id: int
     t: np.ndarray
     q: np.ndarray
     qdot: np.ndarray | None
     qddot: np.ndarray | None
+    force: np.ndarray | None = None
 
 
 def _numeric(table: Table, col: str) -> np.ndarray:
@@ -149,8 +151,9 @@ def _traj_ids(table: Table, col: str) -> np.ndarray:
 
 
 def _split_name(c: str):
-    """('x', 'dot') for 'x_dot', ('x', 'ddot') for 'x_ddot', (c, None) otherwise."""
-    for suffix in ("ddot", "dot"):
+    """('x', 'dot') for 'x_dot', ('x', 'ddot') for 'x_ddot', ('x', 'force') for 'x_force',
+    (c, None) otherwise."""
+    for suffix in ("ddot", "dot", "force"):
         if c.endswith("_" + suffix) and len(c) > len(suffix) + 1:
             return c[: -len(suffix) - 1], suffix
     return c, None
@@ -236,7 +239,7 @@ def validate_table(table: Table, *, time: str, traj: str | None, coordinates, ve
             if suffix is None:
                 coords.append(c)
             elif base not in names:
-                kind = "velocity" if suffix == "dot" else "acceleration"
+                kind = {"dot": "velocity", "ddot": "acceleration", "force": "applied force"}[suffix]
                 raise DataError(
                     f"named like the {kind} of coordinate '{base}', but there is no column "
                     f"'{base}'; rename it, or pass coordinates=[...] to set the roles",
@@ -254,12 +257,21 @@ def validate_table(table: Table, *, time: str, traj: str | None, coordinates, ve
         raise DataError(f"coordinates repeat: {coords}", file=file)
     vcols = _derivative_columns(velocities, coords, names, "velocity", table)
     acols = _derivative_columns(accelerations, coords, names, "acceleration", table)
+    # known applied generalized forces: <c>_force; a coordinate without one is unforced (Q = 0)
+    fcols = [c + "_force" if c + "_force" in names else None for c in coords]
+    if coordinates is not None:
+        stray = [c for c in names if _split_name(c)[1] == "force" and _split_name(c)[0] not in coords
+                 and c not in coords]
+        if stray:
+            raise DataError(f"named like the applied force of '{_split_name(stray[0])[0]}', which is not a "
+                            "coordinate", file=file, column=stray[0])
 
     t = _numeric(table, time)
     N = len(t)
     q = np.column_stack([_numeric(table, c) for c in coords])
     qdot = None if vcols is None else np.column_stack([_numeric(table, c) for c in vcols])
     qddot = None if acols is None else np.column_stack([_numeric(table, c) for c in acols])
+    force = None if not any(fcols) else np.column_stack([_numeric(table, c) if c else np.zeros(N) for c in fcols])
     ids = _traj_ids(table, traj_col) if traj_col else np.zeros(N, dtype=np.int64)
 
     _check_magnitudes(table, t, q, coords, time)
@@ -304,7 +316,8 @@ def validate_table(table: Table, *, time: str, traj: str | None, coordinates, ve
                 )
         segments.append(Segment(int(tid), tt, q[rows],
                                 None if qdot is None else qdot[rows],
-                                None if qddot is None else qddot[rows]))
+                                None if qddot is None else qddot[rows],
+                                None if force is None else force[rows]))
     return coords, segments
 
 
