@@ -7,7 +7,8 @@ One entry point, solvers chosen by name (as in torchdiffeq)::
     out.energy        # (T, ...)  (None when only an acceleration function is given)
 
 Explicit methods integrate q̈ = f(q, q̇, t), with f from :func:`discover.mechanics.accelerations`
-of ``L`` or given directly (``acceleration=``); they are differentiable end to end.  ``"variational"`` discretizes the action
+of ``L`` or given directly (``acceleration=``), or any first-order field (q', q̇') = F(q, q̇, t)
+(``field=``); they are differentiable end to end.  ``"variational"`` discretizes the action
 instead: with the discrete Lagrangian L_d(q₀, q₁) (midpoint rule by default,
 ``h·L((q₀+q₁)/2, (q₁−q₀)/h, t+h/2)``) it solves the discrete Euler–Lagrange equations in
 position–momentum form,
@@ -46,26 +47,34 @@ class ConvergenceError(RuntimeError):
 
 
 Acceleration = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+Field = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 # ----------------------------------------------------------------------------------------
 # solvers: each holds its state between steps; ``observe`` gives (q, qdot) at a step end
 # ----------------------------------------------------------------------------------------
 class Euler:
-    """Explicit Euler on (q, q̇): first order."""
+    """Explicit Euler on (q, q̇): first order.
+
+    ``acceleration`` f(q, q̇, t) → q̈ integrates q' = q̇, q̇' = q̈; ``field`` F(q, q̇, t) → (q', q̇')
+    integrates any first-order vector field on (q, q̇) instead."""
 
     order = 1
     needs_lagrangian = False
 
-    def __init__(self, acceleration: Acceleration, **_):
-        self.f = acceleration
+    def __init__(self, acceleration: Acceleration | None = None, *, field: Field | None = None, **_):
+        if field is None:
+            def field(q, v, t):
+                return v, acceleration(q, v, t)
+        self.field = field
 
     def init(self, q, qdot, t):
         return q, qdot
 
     def step(self, state, t, h):
         q, v = state
-        return q + h * v, v + h * self.f(q, v, t)
+        dq, dv = self.field(q, v, t)
+        return q + h * dq, v + h * dv
 
     def observe(self, state, t):
         return state
@@ -77,18 +86,18 @@ class RK4(Euler):
     order = 4
 
     def step(self, state, t, h):
-        f = self.f
+        F = self.field
         q, v = state
-        a1 = f(q, v, t)
-        q2, v2 = q + h / 2 * v, v + h / 2 * a1
-        a2 = f(q2, v2, t + h / 2)
-        q3, v3 = q + h / 2 * v2, v + h / 2 * a2
-        a3 = f(q3, v3, t + h / 2)
-        q4, v4 = q + h * v3, v + h * a3
-        a4 = f(q4, v4, t + h)
+        k1 = F(q, v, t)
+        q2, v2 = q + h / 2 * k1[0], v + h / 2 * k1[1]
+        k2 = F(q2, v2, t + h / 2)
+        q3, v3 = q + h / 2 * k2[0], v + h / 2 * k2[1]
+        k3 = F(q3, v3, t + h / 2)
+        q4, v4 = q + h * k3[0], v + h * k3[1]
+        k4 = F(q4, v4, t + h)
         return (
-            q + h / 6 * (v + 2 * v2 + 2 * v3 + v4),
-            v + h / 6 * (a1 + 2 * a2 + 2 * a3 + a4),
+            q + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
+            v + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]),
         )
 
 
@@ -310,6 +319,7 @@ def rollout(
     method: str = "rk4",
     substeps: int = 1,
     acceleration: Acceleration | None = None,
+    field: Field | None = None,
     coordinates=None,
     time_dependent: bool | None = None,
     compute_energy: bool = True,
@@ -327,6 +337,9 @@ def rollout(
         substeps: integration steps per output interval (the step is ``Δt / substeps``).
         acceleration: ``f(q, qdot, t) -> qddot`` on ``(B, n)`` batches with scalar tensor ``t``;
             replaces the Euler–Lagrange accelerations of L (explicit methods only).
+        field: ``F(q, qdot, t) -> (q', qdot')`` on ``(B, n)`` batches: a first-order vector
+            field on (q, q̇) integrated instead of q' = q̇, q̇' = q̈, for models whose q' is not
+            q̇ (e.g. an HNN in non-canonical coordinates); explicit methods only, no L needed.
         coordinates: coordinate order when L is SymPy.
         time_dependent: pass ``t`` to L; default: from the System/SymPy expression, or, for a
             callable, whether it accepts a third positional argument.
@@ -341,11 +354,14 @@ def rollout(
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
     if int(substeps) != substeps or substeps < 1:
         raise ValueError(f"substeps must be a positive integer, got {substeps!r}")
+    if acceleration is not None and field is not None:
+        raise ValueError("give acceleration= or field=, not both")
     f, timed = _resolve_lagrangian(L, coordinates, time_dependent)
     solver_cls = METHODS[method]
-    if f is None and (acceleration is None or solver_cls.needs_lagrangian):
+    given = acceleration is not None or field is not None
+    if (f is None and not given) or (solver_cls.needs_lagrangian and (f is None or field is not None)):
         raise ValueError(
-            f"method {method!r} needs a Lagrangian L" if acceleration is not None
+            f"method {method!r} needs a Lagrangian L" if given
             else "give a Lagrangian L or an acceleration function (acceleration=...)"
         )
 
@@ -371,7 +387,7 @@ def rollout(
         def acceleration(q, qd, tt):
             return accelerations(f, q, qd, tt if timed else None)
 
-    solver = solver_cls(acceleration, lagrangian=f, time_dependent=timed, **(options or {}))
+    solver = solver_cls(acceleration, field=field, lagrangian=f, time_dependent=timed, **(options or {}))
     state = solver.init(Q, V, t[0])
     qs, vs = [Q], [V]
     for k in range(t.numel() - 1):

@@ -72,17 +72,17 @@ def _is_sympy(obj) -> bool:
 # ----------------------------------------------------------------------------------------
 # core: first and second derivatives of L, batched
 # ----------------------------------------------------------------------------------------
-def _batched_derivatives(L, Q, Qd, T, *, second: bool):
+def _batched_derivatives(L, Q, Qd, T, *, second: bool, rows: str = "batched"):
     """Per-sample ∂L/∂q, ∂L/∂q̇ and, if ``second``, M, C and ∂²L/∂q̇∂t.
 
     Q, Qd: (B, n); T: (B,) or None.  Returns a dict of tensors with batch dim B first.
     Inside a torch.func transform (vmapped ensembles) the derivatives are torch.func
     compositions; elsewhere plain reverse-mode autograd on the summed L, which has less
-    overhead per operation.
+    overhead per operation.  ``rows``: see :func:`mass_and_force` (autograd path only).
     """
     if torch._C._functorch.maybe_current_level() is not None:
         return _functorch_derivatives(L, Q, Qd, T, second=second)
-    return _autograd_derivatives(L, Q, Qd, T, second=second)
+    return _autograd_derivatives(L, Q, Qd, T, second=second, rows=rows)
 
 
 def _batched(L):
@@ -90,7 +90,7 @@ def _batched(L):
     return L if getattr(L, "batched", False) else vmap(L)
 
 
-def _autograd_derivatives(L, Q, Qd, T, *, second: bool):
+def _autograd_derivatives(L, Q, Qd, T, *, second: bool, rows: str = "batched"):
     timed = T is not None
     inputs = (Q, Qd) + ((T,) if timed else ())
     with torch.enable_grad():
@@ -112,6 +112,12 @@ def _autograd_derivatives(L, Q, Qd, T, *, second: bool):
             n = Q.shape[-1]
             if not gqd.requires_grad:  # ∂L/∂q̇ constant: M = C = 0
                 r = [None] * len(args)
+            elif rows == "loop":  # row i of C, M (and ∂p_i/∂t) from its own reverse pass
+                g2 = [torch.autograd.grad(gqd[:, i].sum(), args, retain_graph=True, create_graph=keep_graph,
+                                          allow_unused=True) for i in range(n)]
+                r = [None if all(g[k] is None for g in g2)
+                     else torch.stack([zeros(a) if g[k] is None else g[k] for g in g2], 1)
+                     for k, a in enumerate(args)]
             else:  # rows i of C, M (and ∂p_i/∂t) for all i in one vectorized reverse pass
                 eye = torch.eye(n, dtype=gqd.dtype, device=gqd.device)[:, None, :].expand(n, *gqd.shape)
                 g2 = torch.autograd.grad(gqd, args, grad_outputs=eye, retain_graph=True, create_graph=keep_graph,
@@ -230,7 +236,8 @@ def _map_chunks(fn, Q, Qd, T, chunk, F=None):
 # public API
 # ----------------------------------------------------------------------------------------
 def mass_and_force(
-    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None, force=None
+    L, q, qdot, t=None, *, coordinates=None, chunk_size: int | None = DEFAULT_CHUNK, dissipation=None, force=None,
+    rows: str = "batched",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(M, f)`` with M = ∂²L/∂q̇² ``(..., n, n)`` and f = ∂L/∂q − C q̇ − ∂²L/∂q̇∂t ``(..., n)``.
 
@@ -240,13 +247,19 @@ def mass_and_force(
     equations are d/dt ∂L/∂q̇ − ∂L/∂q = −∂R/∂q̇ and f includes −∂R/∂q̇.  A known applied
     generalized force ``force`` (Q, broadcastable to ``(..., n)``: a motor torque, a shaker)
     joins the right-hand side: d/dt ∂L/∂q̇ − ∂L/∂q = Q (− ∂R/∂q̇).
+
+    ``rows``: ``"batched"`` (default) gets the rows of M and C for all i from one vectorized
+    reverse pass over ∂L/∂q̇; ``"loop"`` runs one reverse pass per row i (n passes), the naive
+    way, kept so that the benchmark can time it against the default with the same formula.
     """
+    if rows not in ("batched", "loop"):
+        raise ValueError(f"rows must be 'batched' or 'loop', got {rows!r}")
     f_, Q, Qd, T, lead = _prepare(L, q, qdot, t, coordinates)
     R = None if dissipation is None else as_torch_lagrangian(dissipation, coordinates=coordinates)[0]
     F = _force(force, Q, lead)
 
     def one(Qc, Qdc, Tc, Fc=None):
-        d = _batched_derivatives(f_, Qc, Qdc, Tc, second=True)
+        d = _batched_derivatives(f_, Qc, Qdc, Tc, second=True, rows=rows)
         rhs = d["dL_dq"] - (d["C"] * Qdc[:, None, :]).sum(-1)  # C q̇ (bmm is slow on tiny blocks)
         if Tc is not None:
             rhs = rhs - d["dp_dt"]

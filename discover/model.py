@@ -14,12 +14,13 @@ import torch
 
 from .candidate import Candidate
 from .data import check_enough_samples
+from .evaluation import generic_states
 from .io import FittedModel, load
 from .dissipation import rayleigh, rayleigh_expr
 from .formulations import Problem, gauge_reduction, get_formulation, validation_columns
 from .library import Library, TermSet, default_tiers
 from .mechanics import SingularMassMatrixError, accelerations, energy
-from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, random_states, stack as _stack
+from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, stack as _stack
 from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _mixed_velocity, select as _select
 from .sparse import SupportSearch, independent_blocks
 from .symbolic import build_lagrangian, velocity_name
@@ -129,7 +130,8 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         for p in train + val:  # the held-out check is weak (∫ψ q̈ = ∫ψ'' q) whatever the formulation
             p.tf = test_functions(p.t, overlap=0.75, period=self.period_)
         tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
-        states = random_states(data.all, np.random.default_rng(self.seed), torch.float64)
+        states = generic_states(*(_stack(data.all, a) for a in ("q", "qdot")), np.random.default_rng(self.seed),
+                                400, qddot=_stack(data.all, "qddot"), dtype=torch.float64)
         search = SupportSearch(force_friction=self.dissipation is True)
 
         results: list[Candidate] = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Prepared", "PreparedData", "prepare", "prepare_trajectories", "qddot_noise_floor", "random_states", "split_trajectories", "stack"]
+__all__ = ["Prepared", "PreparedData", "prepare", "prepare_trajectories", "qddot_noise_floor", "split_trajectories", "stack"]
 
 
 @dataclass
@@ -154,23 +154,6 @@ def _merge_adjacent(pieces: list[Prepared]) -> list[Prepared]:
 def stack(prepared: list[Prepared], attr: str, trim: int = 0) -> np.ndarray:
     """One attribute of all trajectories, concatenated, ``trim`` samples cut at both ends of each."""
     return np.concatenate([getattr(p, attr)[trim: len(p.t) - trim] for p in prepared], 0)
-
-
-def random_states(prepared, rng, dtype, n_states: int = 400):
-    """Generic states for gauge detection: q, q̇ uniform over the data's ranges, random q̈
-    (three ``(n_states, n)`` torch tensors of ``dtype``)."""
-    import torch
-
-    q = np.concatenate([p.q for p in prepared])
-    qd = np.concatenate([p.qdot for p in prepared])
-    qdd = np.concatenate([p.qddot for p in prepared])
-    lo, hi = q.min(0), q.max(0)
-    vmax = np.abs(qd).max(0) + 1e-12
-    Q = rng.uniform(lo, hi, size=(n_states, q.shape[1]))
-    V = rng.uniform(-vmax, vmax, size=(n_states, q.shape[1]))
-    A = rng.normal(size=(n_states, q.shape[1])) * (qdd.std(0) + 1e-12)
-    T = lambda x: torch.as_tensor(x, dtype=dtype)
-    return T(Q), T(V), T(A)
 
 
 def qddot_noise_floor(prepared: list[Prepared], trim: int = 3) -> float:

@@ -7,12 +7,12 @@ For every data/<system>.csv (noise-free, from pipelines/simulate.py) and every n
 (Gaussian, σ = level × each coordinate's std, seeded), fit SparseLagrangian with default
 settings and compare with the system's exact Lagrangian:
 
-* the truth is scaled by the fit's stated normalization (data mean of ∂²L/∂q̇_i² = 1) and then
-  written in the found terms by least squares on SymPy-derived Euler–Lagrange expressions at
-  random states — this absorbs null Lagrangians (x ẏ vs −y ẋ differ by d(xy)/dt);
-* "support exact": the truth lies in the span of the found terms (residual < 1e-8) and every
-  found term has a non-zero true coefficient (no spurious, no missing term);
-* "max coef error": max relative error of the found coefficients against those true ones.
+* the truth is scaled by the fit's stated normalization (data mean of ∂²L/∂q̇_i² = 1) and
+  compared with the fit modulo gauge by ``discover.evaluation.compare_to_truth`` (both written
+  in one basis reduced by their Euler–Lagrange columns at generic states: x ẏ and −y ẋ differ
+  by d(xy)/dt, so they are one term);
+* "support exact": the same support (no spurious, no missing term);
+* "max coef error": max relative error of the found coefficients against the true ones.
 """
 from __future__ import annotations
 
@@ -38,36 +38,15 @@ SYSTEMS = {  # data file → reference system (default parameters, as in data/RE
 }
 
 
-def el_numeric(L, coordinates, states):
-    """Euler–Lagrange expressions of L (SymPy) evaluated at states (q, q̇, q̈): (S, n)."""
-    from discover.symbolic import equations_of_motion
-
-    syms = [sympy.Symbol(c) for c in coordinates] + [sympy.Symbol(c + "_dot") for c in coordinates] \
-        + [sympy.Symbol(c + "_ddot") for c in coordinates]
-    out = []
-    for eq in equations_of_motion(L, coordinates):
-        f = sympy.lambdify(syms, eq.lhs, "numpy")
-        out.append(np.broadcast_to(np.asarray(f(*states.T), float), (states.shape[0],)))
-    return np.stack(out, 1)
-
-
-def compare(model, truth: sympy.Expr, coordinates, q_data, v_data, rng):
-    n = len(coordinates)
+def compare(model, truth: sympy.Expr, coordinates, q_data, v_data, *, seed: int = 0):
+    """(support exact, max coef rel. error (NaN unless exact), span residual, normalized truth)."""
+    from discover.evaluation import compare_to_truth
     from discover.symbolic import normalize_blocks
 
     # normalization as the fit states it: data mean of ∂²L/∂q̇_i² = 1 (per decoupled block)
     truth = normalize_blocks(truth, coordinates, model.normalization_coordinates_, q_data, v_data)
-    lo, hi = q_data.min(0), q_data.max(0)
-    S = 300
-    states = np.concatenate([rng.uniform(lo, hi, (S, n)), rng.normal(size=(S, n)), rng.normal(size=(S, n))], 1)
-    cols = np.stack([el_numeric(t, coordinates, states).ravel() for t in model.terms_], 1)
-    target = el_numeric(truth, coordinates, states).ravel()
-    c_true, *_ = np.linalg.lstsq(cols, target, rcond=None)
-    resid = float(np.linalg.norm(cols @ c_true - target) / max(np.linalg.norm(target), 1e-300))
-    nonzero = np.abs(c_true) > 1e-6 * np.abs(c_true).max()
-    exact = resid < 1e-8 and bool(nonzero.all())
-    err = float(np.max(np.abs(model.coef_ - c_true) / np.where(nonzero, np.abs(c_true), 1))) if exact else math.nan
-    return exact, err, resid, truth
+    r = compare_to_truth(model.terms_, model.coef_, truth, coordinates, q_data, v_data, seed=seed)
+    return r["success"], r["coef_rel_error"] if r["success"] else math.nan, r["span_residual"], truth
 
 
 def main(argv=None) -> int:
@@ -107,7 +86,7 @@ def main(argv=None) -> int:
             t0 = time.time()
             m = SparseLagrangian().fit(d)
             secs = time.time() - t0
-            exact, err, resid, truth_n = compare(m, truth, data.coordinates, q_all, v_all, rng)
+            exact, err, resid, truth_n = compare(m, truth, data.coordinates, q_all, v_all, seed=args.seed)
             rows.append({"system": name, "noise": level, "seconds": round(secs, 1), "support_exact": exact,
                          "max_coef_rel_error": err, "span_residual": resid, "n_terms": len(m.terms_),
                          "method": m.method_, "library": m.library_name_,

@@ -6,7 +6,7 @@
 same Lagrangian, on the double pendulum (several batch sizes) and the chain of n masses with a
 state-dependent mass matrix (``chain`` with alpha > 0), float64 and float32:
   * engine   — ``discover.accelerations`` (torch.func: vmap + jacrev, Cholesky solve);
-  * naive    — BASELINE written here: L vmapped once, then one ``torch.autograd.grad`` call per
+  * naive    — BASELINE: the engine's ``rows="loop"`` mode, one ``torch.autograd.grad`` call per
                component i for row i of M and C (n backward passes), ``torch.linalg.solve``;
   * lambdified — M, C, ∂L/∂q derived once by SymPy from the system's SymPy Lagrangian,
                lambdified to NumPy (structural zeros skipped), batched ``np.linalg.solve``:
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     res = {"env": {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count()},
            "load": {}, "args": vars(args), "command": command}
     from discover.reports import atomic_results_dir
-    from discover.reports.benchmark import (
+    from discover.studies.benchmark import (
         bench_case, bench_lnn, convergence_study, energy_study, rollout_timing, uptime_line, wait_for_load)
     from discover.reports.benchmark_report import plots, write_report
 

@@ -147,7 +147,8 @@ def main(argv=None) -> int:
 
     fit_seconds = round(time.time() - t0, 2)
     # evaluation on held-out trajectories, prepared exactly as in the fit
-    from discover.reports.discovery import evaluate, write_report
+    from discover.evaluation import evaluate
+    from discover.reports.discovery import write_report
 
     prepared, desc, noise, val = result_.prepared_, result_.differentiator_, result_.noise_, result_.validation_
     ev = evaluate(model, val)

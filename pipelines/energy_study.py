@@ -58,14 +58,16 @@ def main(argv=None):
         sys.exit(f"{out} exists; pass --force to replace it")
     command = "python pipelines/energy_study.py " + " ".join(argv if argv is not None else sys.argv[1:])
     from discover.reports import atomic_results_dir
-    from discover.reports.energy import double_pendulum_study, relativistic_study
-    from discover.reports.energy_report import write_report
+    from discover.reports.energy_report import double_pendulum_figure, relativistic_figure, write_report
+    from discover.studies.energy import double_pendulum_study, relativistic_study
 
     with atomic_results_dir(out) as tmp:
         t0 = time.perf_counter()
         rng = np.random.default_rng(args.seed)
-        dp, dp_info = double_pendulum_study(args, tmp, rng)
-        rel, rel_info = relativistic_study(args, tmp, rng)
+        dp, dp_info, dp_curves = double_pendulum_study(args, rng)
+        double_pendulum_figure(tmp, dp_curves, args)
+        rel, rel_info, rel_curves = relativistic_study(args, rng)
+        relativistic_figure(tmp, rel_curves, args)
         metrics = {"double_pendulum": {"results": dp, "info": dp_info},
                    "relativistic": {"results": rel, "info": rel_info},
                    "args": vars(args), "runtime_s": time.perf_counter() - t0}

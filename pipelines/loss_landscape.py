@@ -55,9 +55,9 @@ def main(argv=None) -> int:
         parser.error("--grid and --slice-grid must be >= 3, --starts, --stage1-starts and --steps >= 1")
     import torch
 
-    from discover.reports import landscape as LS
-    from discover.reports import landscape_library as LL
     from discover.reports import landscape_report as LR
+    from discover.studies import landscape as LS
+    from discover.studies import landscape_library as LL
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
                   "mlp_seconds": t_mlp}
         stage1 = {"coef": s1, "threshold": 1e-3, "noise": args.stage1_noise, "starts": args.stage1_starts}
         lines, js = LR.library_report(tmp, sl, ms, ms1, stage1, mlp, timing)
-        LS.write_outputs(tmp, command, ho, ms, timing, extra_lines=lines, extra_json=js)
+        LR.write_outputs(tmp, command, ho, ms, timing, extra_lines=lines, extra_json=js)
         if os.path.exists(args.out):
             shutil.rmtree(args.out)
         os.replace(tmp, args.out)

@@ -32,7 +32,7 @@ DEFAULT_METHODS = ["cli", "auto", "strong-savgol", "weak-savgol", "strong-savgol
 
 def build_parser():
     p = argparse.ArgumentParser(prog="noise_sweep.py", description=__doc__.split("\n\n")[0])
-    from discover.reports.noise_friction import DAMPED
+    from discover.studies.noise_friction import DAMPED
 
     p.add_argument("systems", nargs="*", default=None,
                    help=f"reference systems ({' '.join(DEFAULT_SYSTEMS)}); with friction: {' '.join(DAMPED)}")
@@ -56,7 +56,8 @@ def build_parser():
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from discover.reports import noise as N
+    from discover.reports import noise_report as R
+    from discover.studies import noise as N
 
     for m in args.methods:
         if m not in N.METHODS:
@@ -87,17 +88,17 @@ def main(argv=None) -> int:
         t0 = time.time()
         csv_out = os.path.join(out, "sweep.csv")
         rows = N.run_sweep(cells, cfg, csv_out, jobs=args.jobs, csv_path=args.csv, progress=not args.no_progress)
-        summary = N.summarize(rows)
-        figs = [] if args.csv else N.plot_sweep(summary, out)  # no ground truth: nothing to plot
+        summary = R.summarize(rows)
+        figs = [] if args.csv else R.plot_sweep(summary, out)  # no ground truth: nothing to plot
         seconds = time.time() - t0  # wall time of this call (cached cells cost nothing)
         cell_seconds = sum(float(r.get("fit_seconds") or 0) for r in rows)
-        N.write_report(os.path.join(out, "report.md"), command, summary, figs, cfg, seconds, "sweep.csv",
+        R.write_report(os.path.join(out, "report.md"), command, summary, figs, cfg, seconds, "sweep.csv",
                        cell_seconds=cell_seconds, rows=rows)
         print(f"{s}: {len(rows)} cells, {time.time() - t0:.0f} s → {out}/report.md")
         for (sy, m), lst in sorted(summary.items()) if not args.csv else []:
-            print(f"  {m:15s} tolerance {N.tolerance(lst)}; σ > 0 only: {N.tolerance(lst, noisy_only=True)}")
+            print(f"  {m:15s} tolerance {R.tolerance(lst)}; σ > 0 only: {R.tolerance(lst, noisy_only=True)}")
     if not args.csv:
-        print(f"summary: {N.write_summary(args.out, command)}")
+        print(f"summary: {R.write_summary(args.out, command)}")
     return 0
 
 

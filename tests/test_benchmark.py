@@ -42,7 +42,7 @@ def test_benchmark_pendulum_chain_of_two_is_the_double_pendulum():
     import torch
 
     from discover import accelerations
-    from discover.reports.benchmark_jax import pendulum_chain_lagrangian_torch
+    from discover.studies.speed import pendulum_chain_lagrangian_torch
     from discover.systems import get_system
 
     s = get_system("double_pendulum")  # unit masses and lengths, g = 9.81

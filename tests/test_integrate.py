@@ -170,3 +170,28 @@ def test_bad_arguments():
             rollout(singular, [[0.1, 0.2]], [[0.0, 0.0]], t, method=method)
     with pytest.raises(ConvergenceError):
         rollout(s, [0.1], [0.0], t, method="variational", options={"max_iter": 1, "rtol": 1e-300})
+
+
+@pytest.mark.parametrize("method,order", [("euler", 1), ("rk4", 4)])
+def test_first_order_field_converges_to_closed_form(method, order):
+    """A field whose q' is not q̇: q' = a q̇, q̇' = −b q, so q'' = −ab q with ω = √(ab) and
+    q(t) = q₀ cos ωt + (a v₀/ω) sin ωt; halving the step divides the error by 2^order."""
+    a, b = 2.0, 0.5
+    w = np.sqrt(a * b)
+    q0, v0 = np.array([[0.3], [-1.0]]), np.array([[0.2], [0.5]])
+    t = torch.linspace(0, 2, 5, dtype=torch.float64)
+    exact = q0 * np.cos(w * t.numpy()[:, None, None]) + a * v0 / w * np.sin(w * t.numpy()[:, None, None])
+    errs = [np.abs(rollout(None, q0, v0, t, method=method, substeps=s, field=lambda q, v, tt: (a * v, -b * q)).q.numpy()
+                   - exact).max() for s in (20, 40)]
+    assert errs[1] < errs[0] and 2 ** order * 0.8 < errs[0] / errs[1] < 2 ** order * 1.25
+
+
+def test_field_of_a_second_order_system_is_the_acceleration_path():
+    """field = (q̇, f(q, q̇)) integrates exactly what acceleration = f does."""
+    f = lambda q, v, tt: -torch.sin(q) - 0.1 * v
+    t = torch.linspace(0, 1, 6, dtype=torch.float64)
+    one = rollout(None, [0.5], [0.1], t, acceleration=f, substeps=3)
+    two = rollout(None, [0.5], [0.1], t, field=lambda q, v, tt: (v, f(q, v, tt)), substeps=3)
+    assert torch.equal(one.q, two.q) and torch.equal(one.qdot, two.qdot)
+    with pytest.raises(ValueError, match="not both"):
+        rollout(None, [0.5], [0.1], t, acceleration=f, field=lambda q, v, tt: (v, f(q, v, tt)))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from discover.reports.landscape import batched_qddot, cluster_minima, grid_loss, harmonic_data, multistart
+from discover.studies.landscape import batched_qddot, cluster_minima, grid_loss, harmonic_data, multistart
 
 M0, K0 = 1.0, 4.0
 
@@ -82,7 +82,7 @@ def test_multistart_small_runs_and_clusters():
 # ----------------------------------------------------------------------------------------
 # library models: batched loss with singular / indefinite M, slices, stage-1 starts, MLP seeds
 # ----------------------------------------------------------------------------------------
-from discover.reports import landscape_library as LL  # noqa: E402
+from discover.studies import landscape_library as LL  # noqa: E402
 
 
 def test_batched_qddot_marks_singular_and_indefinite_mass(clean):
@@ -167,7 +167,7 @@ def test_grid_local_minima_of_a_double_well():
 
 
 def test_stage1_recovers_pendulum_and_its_starts_reach_the_global_minimum():
-    from discover.reports.landscape import PENDULUM_TERMS
+    from discover.studies.landscape import PENDULUM_TERMS
 
     q = np.linspace(-1.5, 1.5, 60)[:, None]
     qd = np.cos(3 * q)

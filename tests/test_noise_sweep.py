@@ -5,7 +5,8 @@ import os
 import numpy as np
 import sympy
 
-from discover.reports.noise import compare_to_truth, tolerance
+from discover.evaluation import compare_to_truth
+from discover.reports.noise_report import tolerance
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -71,7 +72,7 @@ def test_damped_pendulum_cell_recovers_friction():
     truth loses energy as friction demands: E(0) − E(t) = 0.3 ∫ θ̇² dt."""
     from scipy.integrate import simpson
 
-    from discover.reports import noise as N
+    from discover.studies import noise as N
 
     cfg = N.SweepConfig(n_traj=2, duration=4.0, horizon=2.0)
     d = N.prepare_system("damped_pendulum", cfg, 0)
@@ -92,7 +93,7 @@ def test_damped_pendulum_cell_recovers_friction():
 def test_old_sweep_csv_without_friction_column_resumes(tmp_path):
     """A sweep.csv written before damping_rel_error existed loads (the column reads as NaN) and
     gets the new header when a sweep appends to it."""
-    from discover.reports import noise as N
+    from discover.studies import noise as N
 
     path = tmp_path / "sweep.csv"
     old = [f for f in N.CSV_FIELDS if f != "damping_rel_error"]
@@ -101,7 +102,9 @@ def test_old_sweep_csv_without_friction_column_resumes(tmp_path):
         w.writeheader()
         w.writerow({"system": "harmonic_1d", "method": "strong-savgol", "noise": 0.0, "seed": 0,
                     "status": "ok", "success": True, "coef_rel_error": 1e-9})
-    lst = N.summarize(N.read_rows(path))[("harmonic_1d", "strong-savgol")]
+    from discover.reports.noise_report import summarize
+
+    lst = summarize(N.read_rows(path))[("harmonic_1d", "strong-savgol")]
     assert lst[0]["success"] == 1 and np.isnan(lst[0]["damping_rel_error"])
     cfg = N.SweepConfig(n_traj=2, duration=3.0, horizon=0.5)
     rows = N.run_sweep([N.Cell("harmonic_1d", "strong-savgol", lv, 0) for lv in (0.0, 1e-3)], cfg, str(path),
@@ -113,7 +116,7 @@ def test_cli_cell_scores_what_the_cli_returns():
     """The "cli" method runs the default path's policy (discover.Discover): on the damped
     pendulum it returns the library model, with friction found by default (no flag), and the
     cell records which kind of model came back."""
-    from discover.reports import noise as N
+    from discover.studies import noise as N
 
     cfg = N.SweepConfig(n_traj=2, duration=4.0, horizon=2.0)
     d = N.prepare_system("damped_pendulum", cfg, 0)

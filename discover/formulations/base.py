@@ -61,7 +61,7 @@ class Problem:
 
 def gauge_reduction(ts: TermSet, states) -> Gauge:
     """Null and collinear library terms, found on generic random states (Q, V, A) — three
-    (B, n) tensors (:func:`discover.evaluation.generic_states` or :func:`discover.prepare.random_states`)."""
+    (B, n) tensors (:func:`discover.evaluation.generic_states`)."""
     Q, V, A = states
     K = len(ts)
     cols = ts.el_columns(Q, V, A).reshape(-1, K).detach().numpy()

@@ -1,12 +1,14 @@
-"""Figure and markdown report of ``pipelines/benchmark_jax.py`` (numbers from
-:mod:`discover.reports.benchmark_jax`)."""
+"""Figure and markdown report of ``pipelines/benchmark_jax.py`` (numbers from the pipeline and
+:mod:`discover.studies.speed`).  How the JAX forms and the training steps compute is described by
+the pipeline that defines them (``text``: ``paper_label``, ``fwd_label``, ``forms``, ``training``
+with a ``{lr}`` field)."""
 from __future__ import annotations
 
 
 # ----------------------------------------------------------------------------------------
 # plot and report
 # ----------------------------------------------------------------------------------------
-def plot(path, res):
+def plot(path, res, text):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -17,8 +19,8 @@ def plot(path, res):
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for key, lab, mk in (("torch", "torch: discover.accelerations", "o"),
                          ("torch_dense", "torch, structure=False (dense solve)", "v"),
-                         ("jax_paper", "JAX jit: hessian + jacobian∘jacobian", "s"),
-                         ("jax_fwd", "JAX jit: jacfwd∘grad", "^")):
+                         ("jax_paper", text["paper_label"], "s"),
+                         ("jax_fwd", text["fwd_label"], "^")):
         ax[0].loglog(ns, [r["qddot_per_s"][key] for r in rows], mk + "-", label=lab)
     pend = res.get("pendulum_chain") or []
     if pend:
@@ -54,7 +56,7 @@ def _met(x, target):
     return f"**met** ({x:.2f} ≥ {target})" if x >= target else f"**not met** ({x:.2f} < {target})"
 
 
-def write_report(command, res) -> str:
+def write_report(command, res, text) -> str:
     lnn, env = res["lnn"], res["env"]
     qps, r = lnn["qddot_per_s"], lnn["ratio"]
     tr = lnn["training_step"]
@@ -114,17 +116,13 @@ def write_report(command, res) -> str:
     L.append("- torch: `discover.accelerations(L, Q, V)` with its defaults (mass-matrix check on, chunk 65536, "
              "`structure=True`: a diagonal or narrow-band M, read off the batch, is solved by tensor arithmetic, "
              "a dense one by LAPACK's batched Cholesky), L written for ONE state; the engine raises glibc's "
-             "mmap/trim thresholds on its first call (`discover/allocator.py`). JAX: jit(vmap(per-state q̈)) with `jnp.linalg.solve`, no check; "
-             "*paper form* = `jax.hessian(L, 1)` for M and `jax.jacobian(jax.jacobian(L, 1), 0)` for C "
-             "(as in the LNN paper's code), *fwd form* = `jax.jacfwd(jax.grad(L, 1), argnums=(0, 1))` "
-             "giving C and M in one forward-over-reverse Jacobian.")
+             "mmap/trim thresholds on its first call (`discover/allocator.py`). " + text["forms"])
     L.append("- LNN: `LagrangianNet(2, (128, 128), softplus)` float32 (torch seed 0): MLP 4→128→128→1 on "
              "(q, q̇) plus ½‖q̇‖² (the project's LNN; the quadratic term keeps M positive definite at random "
              "weights), its weights and buffers copied into JAX arrays and passed to the jitted function as "
              "arguments (not folded as constants). States q, q̇ ~ N(0, 1).")
-    L.append(f"- Training step: loss = mean‖q̈ − target‖² (target ~ N(0, 1)), gradient w.r.t. all weights; "
-             f"torch: `zero_grad`, forward, `backward`, `torch.optim.SGD(lr={tr['lr']})` step; JAX: one jitted "
-             "function `jax.value_and_grad` + p − lr·g. Before timing, the loss and weight gradients of both "
+    L.append("- Training step: loss = mean‖q̈ − target‖² (target ~ N(0, 1)), gradient w.r.t. all weights; "
+             + text["training"].format(lr=tr["lr"]) + " Before timing, the loss and weight gradients of both "
              f"at the same weights: loss torch {tr['loss_torch']:.6g}, JAX {tr['loss_jax']['paper']:.6g}.")
     L.append("- Chain: L = Σ ½ m(1 + α x_i²) ẋ_i² − ½ k Σ (x_{i+1} − x_i)² with walls x_0 = x_{n+1} = 0, "
              "m = k = 1, α = 0.1 (M depends on x, so XLA cannot fold it), the same vectorized formula in torch "

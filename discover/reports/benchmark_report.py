@@ -1,10 +1,10 @@
 """Figures and the markdown report of ``pipelines/benchmark.py`` (numbers from
-:mod:`discover.reports.benchmark`)."""
+:mod:`discover.studies.benchmark`)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .benchmark import METHODS
+from ..studies.benchmark import METHODS, METHODS_TEXT
 
 
 # ----------------------------------------------------------------------------------------
@@ -159,16 +159,7 @@ def write_report(tmp, command, res, args):
                      f"{r['engine_s']:.2f} s vs lambdified {r['lambdified_s']:.2f} s (ratio {r['ratio_engine_over_lambdified']:.2f}).")
 
     lines.append("\n## (a) q̈ throughput\n")
-    lines.append("Methods: **engine** = `discover.accelerations` (reverse-mode autograd of the batch-summed L, all rows of M and C in one vectorized backward pass; "
-                 "the singular-M check on; a diagonal M divided, a band ≤ 3 wide or n ≤ 4 factored entry by entry "
-                 "over the batch, a wider one by LAPACK's Cholesky); **naive** = baseline written in this benchmark, one "
-                 "`torch.autograd.grad` per component for the rows of M and C; **lambdified** = M, C, ∂L/∂q "
-                 "derived by SymPy from the system's Lagrangian, `lambdify(..., 'numpy', cse=True)`, structural "
-                 "zeros skipped, batched `np.linalg.solve` (the hand-derived reference; derivation time is a "
-                 "one-off cost listed separately).  Ratios are throughput / lambdified throughput "
-                 "(1 = as fast as hand-derived).  Chain: `chain` with alpha = 0.1 (mass m(1 + αx²)); the batch grows from 100 by 10× "
-                 f"up to the requested size only while one call of the slowest method is predicted to stay under "
-                 f"{args.budget:g} s (10 s for the double pendulum), so large n run at a smaller batch (column *batch*).  |Δq̈| = max abs difference to the SymPy q̈ (max |q̈| given for scale).\n")
+    lines.append(METHODS_TEXT.format(budget=args.budget))
     lines.append("| system | n | batch | dtype | threads | engine q̈/s | naive q̈/s | lambdified q̈/s | engine/lamb. | naive/lamb. "
                  "| max|Δq̈| engine | max|Δq̈| naive | max|q̈| | SymPy derive s |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -1,6 +1,5 @@
-"""The discovery report: evidence for a fitted Lagrangian (rollouts, energy, parity, terms).
-
-``evaluate`` computes the numbers, ``write_report`` writes report.md and its figures.
+"""The discovery report: report.md and its figures for a fitted Lagrangian (rollouts, energy,
+parity, terms); the numbers come from :func:`discover.evaluation.evaluate`.
 """
 from __future__ import annotations
 
@@ -10,55 +9,10 @@ from pathlib import Path
 import numpy as np
 import sympy
 
+from ..evaluation import ROLLOUT_START
 from ..symbolic import equations_of_motion, to_latex, velocity_name
 
-__all__ = ["evaluate", "write_report"]
-
-
-#: held-out rollouts start this many samples into the trajectory: smoothed derivatives are least
-#: accurate at a trajectory's edge (measured: 1 % noisy damped pendulum, rollout valid for 0.18 s
-#: from sample 0, 9.9 s from sample 8 or later)
-ROLLOUT_START = 10
-
-
-def _rollout_metrics(model, traj, *, max_points: int = 1000):
-    """Roll the model out from a (smoothed) early state of a held-out trajectory."""
-    k = min(ROLLOUT_START, len(traj.t) // 10)
-    traj = traj.slice(k, len(traj.t), traj.id)
-    n = min(len(traj.t), max_points)
-    t = traj.t[:n]
-    try:
-        q, qd = model.simulate(traj.q[0], traj.qdot[0], t)
-    except Exception as exc:  # a rollout that blows up is reported, not fatal
-        return {"error": f"rollout failed: {exc}"}
-    q_obs = traj.q_obs[:n]
-    scale = max(float(np.std(q_obs)), 1e-12)
-    err = np.sqrt(((q - q_obs) ** 2).mean(-1)) / scale
-    bad = np.nonzero(~(err < 0.1))[0]
-    valid_time = float(t[bad[0]] - t[0]) if len(bad) else float(t[-1] - t[0])
-    E = np.asarray(model.energy(q, qd))
-    E_scale = max(float(np.abs(np.asarray(model.energy(traj.q[:n], traj.qdot[:n]))).max()), 1e-12)
-    drift = float(np.nanmax(np.abs(E - E[0])) / E_scale) if np.all(np.isfinite(E)) else math.inf
-    return {"t": t, "q": q, "q_obs": q_obs, "energy": E, "rel_error": err,
-            "valid_time": valid_time, "duration": float(t[-1] - t[0]),
-            "final_rel_error": float(err[-1]), "energy_drift": drift}
-
-
-def evaluate(model, validation) -> dict:
-    """Rollouts of held-out trajectories and energy of the model along the data itself."""
-    rolls = [_rollout_metrics(model, p) for p in validation]
-    data_drift = []
-    for p in validation:
-        E = np.asarray(model.energy(p.q[3:-3], p.qdot[3:-3]))
-        data_drift.append(float((E.max() - E.min()) / max(np.abs(E).max(), 1e-12)))
-    ok = [r for r in rolls if "error" not in r]
-    return {
-        "rollouts": rolls,
-        "rollout_valid_time": float(np.median([r["valid_time"] for r in ok])) if ok else 0.0,
-        "rollout_duration": float(np.median([r["duration"] for r in ok])) if ok else 0.0,
-        "rollout_energy_drift": float(np.median([r["energy_drift"] for r in ok])) if ok else math.inf,
-        "energy_variation_on_data": float(np.median(data_drift)) if data_drift else math.nan,
-    }
+__all__ = ["write_report"]
 
 
 def _fig_rollout(ev, coordinates, path):

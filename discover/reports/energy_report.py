@@ -1,10 +1,58 @@
-"""Markdown report of ``pipelines/energy_study.py`` (numbers from :mod:`discover.reports.energy`)."""
+"""Figures and markdown report of ``pipelines/energy_study.py`` (numbers and curves from
+:mod:`discover.studies.energy`)."""
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def double_pendulum_figure(out: Path, curves: dict, args) -> None:
+    """double_pendulum_energy.png: median and quartiles over rollouts of each model's energy error."""
+    plt = _pyplot()
+    t = curves["t"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, err in curves["energy_error"].items():
+        med = np.clip(np.median(err, 1), 1e-7, None)
+        lo, hi = (np.clip(np.quantile(err, p, 1), 1e-7, None) for p in (0.25, 0.75))
+        (line,) = ax.plot(t, med, label=name)
+        ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+    ax.set(yscale="log", ylim=(1e-7, 10), xlabel="t", ylabel="|E(t) − E(0)| / (V_max − V_min)",
+           title=f"Double pendulum: median and quartiles of {args.test_states} rollouts, RK4 dt={args.dt}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "double_pendulum_energy.png", dpi=120)
+    plt.close(fig)
+
+
+def relativistic_figure(out: Path, curves: dict, args) -> None:
+    """relativistic.png: one rollout of each model against the closed form, and the median energy error."""
+    plt = _pyplot()
+    t = curves["t"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    axes[0].plot(t, curves["exact_x"], "k-", lw=2, label="exact")
+    for m in curves["models"]:
+        axes[0].plot(t, m["x"], f"C{m['color']}--", label=m["name"])
+        axes[1].plot(t, np.clip(m["energy_error_median"], 1e-7, None), f"C{m['color']}", label=m["name"])
+    axes[0].set(xlabel="t", ylabel="x", title="Relativistic particle: one rollout")
+    axes[1].set(yscale="log", xlabel="t", ylabel="|E(t) − E(0)| / (4mg), median", ylim=(1e-7, None),
+                title=f"{args.test_states} rollouts")
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "relativistic.png", dpi=120)
+    plt.close(fig)
 
 
 def reading(dp: dict, rel: dict, args) -> str:

@@ -1,6 +1,6 @@
 """Noise sweep summaries: success rates and tolerance per method, figures, markdown reports.
 
-Reads the raw rows that :func:`discover.reports.noise.run_sweep` writes (one per system, method,
+Reads the raw rows that :func:`discover.studies.noise.run_sweep` writes (one per system, method,
 noise level and seed).
 """
 from __future__ import annotations
@@ -10,10 +10,14 @@ import os
 
 import numpy as np
 
-from .noise import SUCCESS_LEVEL, VALID_THRESHOLD, SweepConfig, read_rows
-from .noise_friction import describe
+from ..evaluation import VALID_THRESHOLD
+from ..studies.noise import SweepConfig, read_rows
+from ..studies.noise_friction import DAMPED
 
-__all__ = ["summarize", "tolerance", "plot_sweep", "write_report", "write_summary"]
+__all__ = ["SUCCESS_LEVEL", "summarize", "tolerance", "plot_sweep", "write_report", "write_summary", "describe"]
+
+#: a method tolerates a noise level when its exact-support success rate is at least this
+SUCCESS_LEVEL = 0.9
 
 
 def _f(x) -> float:
@@ -120,7 +124,7 @@ def write_report(path: str, command: str, summary: dict, figures: list[str], cfg
                  rows: list[dict] | None = None) -> None:
     """report.md; with ``rows`` from a user CSV (no ground truth: no 'success' column filled) the
     tolerance table is replaced by the most frequent fitted Lagrangian per method and level."""
-    lines = [f"# Noise sweep", "", "Command:", "", "```", command, "```", "",
+    lines = ["# Noise sweep", "", "Command:", "", "```", command, "```", "",
              f"Data per cell: {cfg.n_traj} trajectories × {cfg.duration:g} s at dt = {cfg.dt:g} "
              "(closed-form solution where the system has one, else RK4 with "
              f"{cfg.substeps} substeps); Gaussian noise σ = level × std(q) on positions only, "
@@ -217,3 +221,16 @@ def write_summary(parent: str, command: str) -> str:
     with open(out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return out
+
+
+def describe(systems) -> str | None:
+    """A report paragraph on the damped systems among ``systems`` (None if there are none)."""
+    damped = [s for s in systems if s in DAMPED]
+    if not damped:
+        return None
+    what = ", ".join(f"`{s}` = {DAMPED[s][0]} with the force −{DAMPED[s][1]:g} q̇" for s in damped)
+    return (f"Damped systems ({what}): training data and held-out truth are integrated with the "
+            "friction (RK4), the fit uses `dissipation=True`, and success also requires the friction "
+            "coefficient to be selected; \"friction coef err\" = |c_fit − c| / c (c in L's "
+            "normalization). The q̈-loss refinement does not fit friction: `+refine` equals the method "
+            "without it wherever the friction is selected.")

@@ -5,19 +5,17 @@ POSITIONS only; velocities and accelerations are then estimated by the fit.  Eac
 (system, method, level, seed) fits ``SparseLagrangian`` and is scored against the exact
 Lagrangian:
 
-* **support modulo gauge.**  Fitted and true terms are put in one basis: the union of the fit's
-  terms (first) and the true Lagrangian's monomials, reduced by ``discover.sparse.reduce_gauge``
-  on Euler–Lagrange columns at random generic states (null terms and terms collinear with
-  earlier ones are dropped).  Both Lagrangians' Euler–Lagrange vectors are then expressed in the
-  kept basis by least squares (exact, as both lie in its span).  So ``−y ẋ`` in the true magnetic
-  Lagrangian becomes ``x ẏ`` when the fit used ``x ẏ`` (they differ by d(xy)/dt).
+* **support modulo gauge** (:func:`discover.evaluation.compare_to_truth`): fitted and true terms
+  in one basis reduced by their Euler–Lagrange columns at generic states, so ``−y ẋ`` in the true
+  magnetic Lagrangian becomes ``x ẏ`` when the fit used ``x ẏ`` (they differ by d(xy)/dt).
 * **normalization.**  The truth is divided by the data mean (clean trajectories) of
   ∂²L/∂q̇_i² for the coordinate i that the fit reports in ``normalization_coordinate_``.
 * metrics: exact-support success, precision/recall of terms, largest relative error of the true
-  coefficients, relative q̈ error on clean held-out states, rollout valid time (first time the
-  model's rollout deviates from the truth's by more than ``VALID_THRESHOLD`` × std(q)).
+  coefficients, relative q̈ error on clean held-out states, rollout valid time
+  (:func:`discover.evaluation.valid_time`: first time the model's rollout deviates from the
+  truth's by more than ``VALID_THRESHOLD`` × ‖std q‖, mean over held-out trajectories).
 * damped systems (``damped_pendulum``: a reference system plus linear friction, the table
-  :data:`discover.reports.noise_friction.DAMPED`): data and truth integrated with the friction,
+  :data:`discover.studies.noise_friction.DAMPED`): data and truth integrated with the friction,
   fit with ``dissipation=True``; success also needs the friction selected, ``damping_rel_error``
   scores its coefficient.
 """
@@ -34,10 +32,11 @@ import sympy
 import torch
 
 from ..dissipation import friction_acceleration
+from ..evaluation import compare_to_truth, relative_error, valid_time
 from .noise_friction import normalized_friction, reference, score_friction
 
-__all__ = ["METHODS", "SweepConfig", "Cell", "run_cell", "run_sweep", "compare_to_truth",
-           "summarize", "tolerance", "write_report", "plot_sweep", "CSV_FIELDS"]
+__all__ = ["METHODS", "SweepConfig", "Cell", "prepare_system", "run_cell", "run_sweep", "read_rows",
+           "truth_normalized", "CSV_FIELDS"]
 
 #: method label → (SparseLagrangian method, differentiator, stage-2 q̈-loss refinement);
 #: "cli" is what pipelines/discover.py returns with no options (discover.Discover: the default
@@ -55,8 +54,6 @@ METHODS = {
     "strong-savgol+refine": ("strong", "savgol", True),
     "auto+refine": ("auto", "auto", True),
 }
-VALID_THRESHOLD = 0.1
-SUCCESS_LEVEL = 0.9
 
 CSV_FIELDS = ["system", "method", "noise", "seed", "status", "success", "precision", "recall",
               "coef_rel_error", "qddot_error", "valid_time", "horizon", "n_terms", "library",
@@ -104,15 +101,6 @@ def noisy_set(t, q, coordinates, level: float, seed: int, traj_t=None):
 # ----------------------------------------------------------------------------------------
 # truth comparison
 # ----------------------------------------------------------------------------------------
-def _monomials(expr: sympy.Expr):
-    out = []
-    for term in sympy.Add.make_args(sympy.expand(expr)):
-        c, m = term.as_coeff_Mul()
-        if m.free_symbols:
-            out.append((m, float(c)))
-    return out
-
-
 def truth_normalized(system, coordinates, q, qdot) -> sympy.Expr:
     """The system's L scaled as the fit normalized: the data mean of ∂²L/∂q̇_c² = 1 for each
     coordinate c the fit names (one per decoupled block).
@@ -123,75 +111,6 @@ def truth_normalized(system, coordinates, q, qdot) -> sympy.Expr:
     if isinstance(coordinates, str):
         coordinates = [coordinates]
     return normalize_blocks(system.lagrangian(), list(system.coordinates), coordinates, q, qdot)
-
-
-def compare_to_truth(terms, coef, truth: sympy.Expr, coordinates, q, qdot, *, seed: int = 0) -> dict:
-    """Support and coefficient comparison modulo gauge (see module docstring).
-
-    terms/coef: the fit's SymPy terms and coefficients; truth: normalized true L; q, qdot (N, n)
-    data states whose ranges define the random generic states."""
-    from ..library import TermSet
-    from ..sparse import reduce_gauge
-
-    fit_terms = [sympy.expand(e) for e in terms]
-    keys = {sympy.srepr(e): i for i, e in enumerate(fit_terms)}
-    basis = list(fit_terms)
-    true_c = np.zeros(len(basis))
-    for m, c in _monomials(truth):
-        k = sympy.srepr(m)
-        if k not in keys:
-            keys[k] = len(basis)
-            basis.append(m)
-            true_c = np.append(true_c, 0.0)
-        true_c[keys[k]] += c
-    fit_c = np.zeros(len(basis))
-    fit_c[: len(fit_terms)] = np.asarray(coef, float)
-    rng = np.random.default_rng(seed)
-    n = len(coordinates)
-    lo, hi = q.min(0), q.max(0)
-    vmax = np.abs(qdot).max(0) + 1e-12
-    R = 300
-    T = lambda x: torch.as_tensor(x, dtype=torch.float64)
-    Q, V, A = T(rng.uniform(lo, hi, (R, n))), T(rng.uniform(-vmax, vmax, (R, n))), T(rng.normal(size=(R, n)))
-    ts = TermSet(basis, coordinates)
-    cols = ts.el_columns(Q, V, A).reshape(-1, len(basis)).detach().numpy()
-    gq, gv = ts.gradient_columns(Q, V)
-    scales = (gq.reshape(-1, len(basis)).norm(dim=0) + gv.reshape(-1, len(basis)).norm(dim=0)).numpy()
-    kept, null, collinear = reduce_gauge(cols, list(range(len(basis))), scales=scales)
-    K = cols[:, kept]
-
-    def in_kept(c):
-        x, *_ = np.linalg.lstsq(K, cols @ c, rcond=None)
-        x[np.abs(x) <= 1e-9 * max(np.abs(x).max(), 1e-300)] = 0.0
-        return x
-
-    xt, xf = in_kept(true_c), in_kept(fit_c)
-    St, Sf = set(np.flatnonzero(xt)), set(np.flatnonzero(xf))
-    tp = len(St & Sf)
-    rel = [abs(xf[i] - xt[i]) / abs(xt[i]) for i in sorted(St)]
-    names = [str(basis[k]) for k in kept]
-    return {
-        "success": St == Sf,
-        "precision": tp / len(Sf) if Sf else 0.0,
-        "recall": tp / len(St) if St else 1.0,
-        "coef_rel_error": float(np.max(rel)) if rel else math.nan,
-        "truth_terms": {names[i]: float(xt[i]) for i in sorted(St)},
-        "fit_terms": {names[i]: float(xf[i]) for i in sorted(Sf)},
-    }
-
-
-def valid_time(model_q, true_q, t, threshold: float = VALID_THRESHOLD) -> float:
-    """Mean over trajectories of the first time ‖q_model − q_true‖ > threshold·std(q_true).
-
-    model_q, true_q: (T, B, n); t (T,).  A trajectory that never deviates counts the horizon."""
-    scale = np.linalg.norm(true_q.reshape(-1, true_q.shape[-1]).std(0))
-    err = np.linalg.norm(model_q - true_q, axis=-1) / max(scale, 1e-300)  # (T, B)
-    bad = ~(err <= threshold)  # nan counts as bad
-    times = []
-    for b in range(err.shape[1]):
-        idx = np.flatnonzero(bad[:, b])
-        times.append(t[idx[0]] - t[0] if idx.size else t[-1] - t[0])
-    return float(np.mean(times))
 
 
 # ----------------------------------------------------------------------------------------
@@ -302,12 +221,12 @@ def _score_dynamics(row: dict, model, d: dict, coords, cfg) -> None:
     qt, vt, tt, true_a = d["qt"], d["vt"], d["tt"], d["true_a"]
     try:
         pred_a = model.acceleration(qt.reshape(-1, len(coords)), vt.reshape(-1, len(coords)))
-        row["qddot_error"] = float(np.linalg.norm(pred_a - true_a) / np.linalg.norm(true_a))
+        row["qddot_error"] = relative_error(pred_a, true_a)
     except Exception:  # singular mass matrix off the training data
         row["qddot_error"] = math.inf
     try:
         mq, _ = model.simulate(qt[0], vt[0], tt)
-        row["valid_time"] = valid_time(mq, qt, tt)
+        row["valid_time"] = float(np.mean(valid_time(mq, qt, tt)))
     except Exception:
         row["valid_time"] = 0.0
     row["horizon"] = cfg.horizon
@@ -332,6 +251,7 @@ def _csv_set(path: str, level: float, seed: int):
 # the sweep: resumable, optionally parallel
 # ----------------------------------------------------------------------------------------
 def read_rows(path: str) -> list[dict]:
+    """The rows of a sweep.csv (empty when it does not exist)."""
     if not os.path.exists(path):
         return []
     with open(path, newline="") as fh:
@@ -392,12 +312,3 @@ def run_sweep(cells: list[Cell], cfg: SweepConfig, csv_out: str, *, jobs: int = 
     keys = {c.key for c in cells}
     return [r for r in read_rows(csv_out)
             if (r["system"], r["method"], f"{float(r['noise']):.6g}", str(r["seed"])) in keys]
-
-
-# ----------------------------------------------------------------------------------------
-# summaries, plots, report
-# ----------------------------------------------------------------------------------------
-
-
-# the summaries, figures and markdown live in noise_report; importable from here as before
-from .noise_report import plot_sweep, summarize, tolerance, write_report, write_summary  # noqa: E402,F401

@@ -9,6 +9,8 @@ vector ξ at once q̈(ξ) = (Σ ξ_k M_k)⁻¹ Σ ξ_k f_k — a grid or a batch
    with m fixed the profile in k has one minimum; noise (derivatives estimated) moves/flattens it.
 2. multi-start Adam fits of a small pendulum library (θ̇², cos θ, θ², θ̇² cos θ): histogram of final
    losses, distinct minima, fraction reaching the global one.
+
+Numbers only; figures and markdown are drawn by :mod:`discover.reports.landscape_report`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import torch
 from ..library import TermSet
 
 __all__ = ["harmonic_data", "grid_loss", "batched_qddot", "ho_landscape", "pendulum_data", "multistart",
-           "reaches_global", "cluster_minima", "write_outputs"]
+           "reaches_global", "cluster_minima"]
 
 DTYPE = torch.float64
 
@@ -272,130 +274,3 @@ def cluster_minima(final: np.ndarray, loss: np.ndarray, *, tol: float = 1e-2) ->
             groups.append([i])
     out = [(float(loss[gr].min()), final[gr].mean(0), len(gr)) for gr in groups]
     return sorted(out, key=lambda z: z[0])
-
-
-# ----------------------------------------------------------------------------------------
-# figures and report
-# ----------------------------------------------------------------------------------------
-def write_outputs(out_dir: str, command: str, ho: HOLandscape, ms: MultiStart, timing: dict, *,
-                  extra_lines=(), extra_json=None) -> None:
-    """ho_heatmap.png, ho_profile.png, multistart_hist.png, landscape.json and report.md
-    (``extra_lines``/``extra_json``: further sections, appended)."""
-    import json
-    import os
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    r0 = ho.k0 / ho.m0
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    L = np.log10(ho.loss + 1e-12 * max(ho.loss.max(), 1e-300))
-    im = ax.pcolormesh(ho.m_grid, ho.k_grid, L, shading="auto", cmap="viridis")
-    fig.colorbar(im, ax=ax, label="log10 mean q̈-loss")
-    mline = np.linspace(ho.m_grid[0], ho.m_grid[-1], 50)
-    ax.plot(mline, r0 * mline, "r--", lw=1.5, label=f"valley k/m = k₀/m₀ = {r0:g}")
-    ax.plot([ho.m0], [ho.k0], "w*", ms=10, label="(m₀, k₀)")
-    ax.plot([ho.argmin[0]], [ho.argmin[1]], "rx", ms=8, label="grid argmin")
-    ax.set_ylim(ho.k_grid[0], ho.k_grid[-1])
-    ax.set_xlabel("m"); ax.set_ylabel("k"); ax.set_title("HO: L = ½ m q̇² − ½ k q²  (clean data)")
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout(); fig.savefig(os.path.join(out_dir, "ho_heatmap.png"), dpi=110); plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for (d, s), prof in ho.profiles.items():
-        ax.plot(ho.profile_k, prof + 1e-16, label=f"{d}, σ={s:g}" if s else "clean (exact q̈)")
-    ax.axvline(ho.k0, color="k", ls=":", lw=1)
-    ax.set_yscale("log"); ax.set_xlabel(f"k  (m = m₀ = {ho.m0:g})"); ax.set_ylabel("mean q̈-loss")
-    ax.set_title("1-D profile, m fixed"); ax.legend(fontsize=7)
-    fig.tight_layout(); fig.savefig(os.path.join(out_dir, "ho_profile.png"), dpi=110); plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    fin = ms.loss[np.isfinite(ms.loss)]
-    if fin.size:
-        ax.hist(np.log10(np.maximum(fin, 1e-30)), bins=40)
-    ax.set_xlabel("log10 final relative q̈-loss"); ax.set_ylabel("starts")
-    ax.set_title(f"pendulum multi-start ({len(ms.loss)} starts, {ms.steps} Adam steps; "
-                 f"{int((~np.isfinite(ms.loss)).sum())} with M ≤ 0 not shown)", fontsize=8)
-    fig.tight_layout(); fig.savefig(os.path.join(out_dir, "multistart_hist.png"), dpi=110); plt.close(fig)
-
-    pm = {f"{d}:{s:g}": {"k_hat": v[0], "curvature": v[1], "min_loss": v[2]} for (d, s), v in ho.profile_min.items()}
-    fin_mask = np.isfinite(ms.loss)
-    summary = {
-        "ho": {"m0": ho.m0, "k0": ho.k0, "grid": [len(ho.m_grid), len(ho.k_grid)],
-               "grid_argmin": ho.argmin, "argmin_ratio": ho.argmin[1] / ho.argmin[0],
-               "argmin_ratio_error_in_cells": ho.valley_distance, "max_loss_on_valley": ho.valley_max_loss,
-               "loss_range": [float(ho.loss.min()), float(ho.loss.max())], "profiles": pm},
-        "multistart": {"terms": list(ms.terms), "truth_normalized": ms.truth.tolist(), "starts": len(ms.loss),
-                       "steps": ms.steps, "lr": ms.lr, "indefinite_mass": int((~fin_mask).sum()),
-                       "distinct_minima": len(ms.minima), "global_fraction": ms.global_fraction,
-                       "global_tol": GLOBAL_TOL, "engine_check_max_abs": ms.engine_check,
-                       "loss_quantiles": (np.quantile(ms.loss[fin_mask], [0, 0.25, 0.5, 0.75, 1]).tolist()
-                                          if fin_mask.any() else []),
-                       "minima": [{"loss": m[0], "coef": m[1].tolist(), "count": m[2]} for m in ms.minima[:10]]},
-        "timing_seconds": timing,
-        **(extra_json or {}),
-    }
-    with open(os.path.join(out_dir, "landscape.json"), "w") as fh:
-        json.dump(summary, fh, indent=1)
-
-    def fmt(c):
-        return ", ".join(f"{x:.4g}" for x in c)
-
-    n_glob = int(round(ms.global_fraction * len(ms.loss)))
-    lines = [
-        f"Command: `{command}`", "", "# Loss landscape of the q̈-loss", "",
-        f"Run time: HO grid and profiles {timing.get('ho_seconds', 0):.0f} s, multi-start "
-        f"{timing.get('multistart_seconds', 0):.0f} s"
-        + "".join(f", {k.replace('_seconds', '').replace('_', ' ')} {v:.0f} s" for k, v in timing.items()
-                  if k not in ("ho_seconds", "multistart_seconds"))
-        + ". All losses go through the Euler–Lagrange engine: "
-        "`TermSet.mass_force_columns` gives per-term M_k, f_k once; q̈(ξ) = (Σξ_k M_k)⁻¹ Σξ_k f_k is then "
-        "one batched tensor op for every grid point / start (checked against `discover.accelerations`: "
-        f"max |Δq̈| = {ms.engine_check:.1e}).", "",
-        "## 1. Harmonic oscillator, L = ½ m q̇² − ½ k q²", "",
-        f"Data: exact solutions of m₀ = {ho.m0:g}, k₀ = {ho.k0:g} (4 trajectories × 10 s, dt = 0.01), "
-        "loss = mean over samples of (q̈ᵢ − q̈(L))², q̈(L) = −(k/m) q.", "",
-        f"- Grid {len(ho.m_grid)}×{len(ho.k_grid)}, m ∈ [{ho.m_grid[0]:g}, {ho.m_grid[-1]:g}], "
-        f"k ∈ [{ho.k_grid[0]:g}, {ho.k_grid[-1]:g}]: the minimum is not a point but the ray "
-        f"k/m = k₀/m₀ = {r0:g} (L and cL give the same motion: projective degeneracy). "
-        f"Grid argmin (m, k) = ({ho.argmin[0]:.4g}, {ho.argmin[1]:.4g}), ratio {ho.argmin[1] / ho.argmin[0]:.6g} "
-        f"(off the valley by {ho.valley_distance:.2g} ratio cells); the loss ON the analytic valley is at "
-        f"most {ho.valley_max_loss:.1e} for every m, while the grid's loss spans "
-        f"[{ho.loss.min():.1e}, {ho.loss.max():.3g}]. The loss depends on k/m only: every level set is a ray.",
-        "- 1-D profile with m = m₀ fixed (unique minimum; the loss is a parabola in k):", "",
-        "| data | k̂ (argmin) | d²loss/dk² at k̂ | loss at k̂ |", "|---|---|---|---|"]
-    for (d, s), (kh, cv, lo) in ho.profile_min.items():
-        lines.append(f"| {'clean, exact q̈' if s == 0 else f'noise σ = {s:g}·std q, q̈ by {d}'} | {kh:.4g} | {cv:.3g} | {lo:.3g} |")
-    lines += [
-        "", "With Savitzky–Golay derivatives the minimum barely moves but its floor rises (the valley "
-        "flattens relative to its depth: loss at k̂ / curvature grows with σ); with plain finite "
-        "differences the minimum moves: the estimated q̈ᵢ contains −2nᵢ/dt², the same noise nᵢ that "
-        "sits in qᵢ, so the regression of q̈ on q is biased by ≈ +2σ²/(dt²·var q)·m (= +2 for σ = 0.01·std q, "
-        "dt = 0.01) and grows as σ² (the minimum then sits at the grid edge).", "",
-        "![heatmap](ho_heatmap.png)", "", "![profile](ho_profile.png)", "",
-        "## 2. Multi-start fits of a small pendulum library", "",
-        f"L = ξ·({', '.join(ms.terms)}) fitted to clean pendulum data (m = l = 1, g = 9.81; 4 trajectories "
-        f"× 5 s, amplitudes 1–2.5 rad) by Adam (lr {ms.lr:g}, {ms.steps} steps) on the relative q̈-loss "
-        f"Σ‖Δq̈‖²/Σ‖q̈‖² from {len(ms.loss)} starts ξ ~ N(0, 1)⁴. Coefficients are reported normalized to a "
-        "data mean of ∂²L/∂θ̇² = 1 (the loss is blind to scale). "
-        f"Truth (normalized): ({fmt(ms.truth)}).", "",
-        f"- starts ending with a mass ∂²L/∂θ̇² that is not positive on all data: {int((~fin_mask).sum())}",
-        f"- distinct end points (coefficients within 1 % of each other): {len(ms.minima)}",
-        f"- fraction reaching the global minimum (within {GLOBAL_TOL:.0%} of the truth): "
-        f"{ms.global_fraction:.2f} ({n_glob}/{len(ms.loss)})",
-    ]
-    if fin_mask.any():
-        qs = np.quantile(ms.loss[fin_mask], [0, 0.25, 0.5, 0.75, 1])
-        lines.append("- final loss quantiles (min, 25 %, median, 75 %, max): " + ", ".join(f"{x:.2e}" for x in qs))
-    lines += ["", "Best end points (loss, normalized coefficients, number of starts):", "",
-              "| loss | coefficients | starts |", "|---|---|---|"]
-    for lo, c, n in ms.minima[:8]:
-        lines.append(f"| {lo:.3e} | ({fmt(c)}) | {n} |")
-    lines += ["", "cos θ and θ² are nearly collinear over the data range (cos θ ≈ 1 − θ²/2 + θ⁴/24), so the "
-              "landscape has a long, shallow valley along which Adam creeps: most \"distinct\" end points are "
-              "points on that valley rather than separate basins, and their losses grade continuously.", "",
-              "![histogram](multistart_hist.png)", ""]
-    lines += list(extra_lines)
-    with open(os.path.join(out_dir, "report.md"), "w") as fh:
-        fh.write("\n".join(lines))

@@ -1,9 +1,10 @@
 """Speed and accuracy of the Euler–Lagrange engine against hand-derived equations of motion.
 
 The measurements of ``pipelines/benchmark.py``: q̈ throughput of ``discover.accelerations``
-vs a naive per-component autograd loop vs SymPy-derived, lambdified equations; the LNN MLP
-through the engine; RK4 rollout timing; convergence against exact solutions; energy drift.
-Figures and the markdown report are in :mod:`discover.reports.benchmark_report`.
+vs the engine's naive one-pass-per-row mode vs SymPy-derived, lambdified equations (the
+hand-derived reference, a deliberate second derivation); the LNN MLP through the engine; RK4
+rollout timing; convergence against exact solutions; energy drift.  Figures and the markdown
+report are in :mod:`discover.reports.benchmark_report`.
 """
 from __future__ import annotations
 
@@ -61,6 +62,19 @@ def time_interleaved(fns: dict, repeats: int) -> dict:
 # ----------------------------------------------------------------------------------------
 # the three q̈ evaluators
 # ----------------------------------------------------------------------------------------
+#: how the three q̈ evaluators compute (for the report; ``{budget}``: --budget)
+METHODS_TEXT = (
+    "Methods: **engine** = `discover.accelerations` (reverse-mode autograd of the batch-summed L, all rows of M and C in one vectorized backward pass; "
+    "the singular-M check on; a diagonal M divided, a band ≤ 3 wide or n ≤ 4 factored entry by entry "
+    "over the batch, a wider one by LAPACK's Cholesky); **naive** = baseline, the engine's `rows=\"loop\"` mode: one "
+    "`torch.autograd.grad` per component for the rows of M and C, then `torch.linalg.solve`; **lambdified** = M, C, ∂L/∂q "
+    "derived by SymPy from the system's Lagrangian, `lambdify(..., 'numpy', cse=True)`, structural "
+    "zeros skipped, batched `np.linalg.solve` (the hand-derived reference; derivation time is a "
+    "one-off cost listed separately).  Ratios are throughput / lambdified throughput "
+    "(1 = as fast as hand-derived).  Chain: `chain` with alpha = 0.1 (mass m(1 + αx²)); the batch grows from 100 by 10× "
+    "up to the requested size only while one call of the slowest method is predicted to stay under "
+    "{budget:g} s (10 s for the double pendulum), so large n run at a smaller batch (column *batch*).  |Δq̈| = max abs difference to the SymPy q̈ (max |q̈| given for scale).\n")
+
 _DERIVED: dict = {}
 
 
@@ -106,25 +120,14 @@ def _derive(system):
 
 
 def naive_accelerations(L, Q, V):
-    """BASELINE (not the engine): per-component autograd loop, one backward pass per row."""
+    """BASELINE: the engine's ``rows="loop"`` mode (one reverse pass per row of M and C, n passes,
+    no chunking) and an unchecked ``torch.linalg.solve``."""
     import torch
-    from torch.func import vmap
 
-    with torch.enable_grad():
-        Q = Q.detach().requires_grad_(True)
-        V = V.detach().requires_grad_(True)
-        total = vmap(L)(Q, V).sum()
-        gq, gv = torch.autograd.grad(total, (Q, V), create_graph=True)
-        n = Q.shape[1]
-        m_rows, c_rows = [], []
-        for i in range(n):
-            c, m = torch.autograd.grad(gv[:, i].sum(), (Q, V), retain_graph=i < n - 1, allow_unused=True)
-            m_rows.append(torch.zeros_like(V) if m is None else m)
-            c_rows.append(torch.zeros_like(Q) if c is None else c)
-        M = torch.stack(m_rows, 1)
-        C = torch.stack(c_rows, 1)
-        rhs = gq - (C @ V.unsqueeze(-1)).squeeze(-1)
-        return torch.linalg.solve(M, rhs).detach()
+    from discover.mechanics import mass_and_force
+
+    M, f = mass_and_force(L, Q, V, chunk_size=None, rows="loop")
+    return torch.linalg.solve(M, f).detach()
 
 
 def bench_case(system, batch, dtype, repeats, budget_s, rng, log):

@@ -5,7 +5,7 @@
    along two random filter-normalized directions (Li et al. 2018: each coordinate of a Gaussian
    direction rescaled to the optimum's coefficient magnitude, d_k = r_k/|r_k|·|ξ*_k|) and along
    the scale direction ξ* → cξ*, which is flat (L and cL give the same motion).  Every grid point
-   goes through :func:`discover.reports.landscape.batched_qddot`; where M is not positive
+   goes through :func:`discover.studies.landscape.batched_qddot`; where M is not positive
    definite the point is marked (NaN, hatched), never an error.
 2. Pendulum multi-start: the same Adam fit started from ξ ~ N(0, 1) and from the stage-1 linear
    Euler–Lagrange regression (``discover.sparse``), slightly perturbed; and final validation
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..library import TermSet
-from .landscape import DTYPE, GLOBAL_TOL, MultiStart, batched_qddot, cluster_minima, reaches_global
+from .landscape import DTYPE, MultiStart, batched_qddot, cluster_minima, reaches_global
 
 __all__ = ["double_pendulum_data", "relative_loss", "filter_normalized_direction", "grid_local_minima",
            "library_slices", "stage1_coefficients", "stage1_starts", "split_multistart", "mlp_multistart"]

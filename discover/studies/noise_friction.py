@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-__all__ = ["DAMPED", "reference", "normalized_friction", "score_friction",
-           "describe"]
+__all__ = ["DAMPED", "reference", "normalized_friction", "score_friction"]
 
 #: sweep system name → (reference system, friction coefficient c)
 DAMPED = {"damped_pendulum": ("pendulum", 0.3)}
@@ -49,16 +48,3 @@ def score_friction(damping, expected) -> tuple[bool, float]:
     """(every friction coefficient selected, largest relative coefficient error)."""
     damping, expected = np.asarray(damping, float), np.asarray(expected, float)
     return bool(np.all(damping != 0)), float(np.max(np.abs(damping - expected) / np.abs(expected)))
-
-
-def describe(systems) -> str | None:
-    """A report paragraph on the damped systems among ``systems`` (None if there are none)."""
-    damped = [s for s in systems if s in DAMPED]
-    if not damped:
-        return None
-    what = ", ".join(f"`{s}` = {DAMPED[s][0]} with the force −{DAMPED[s][1]:g} q̇" for s in damped)
-    return (f"Damped systems ({what}): training data and held-out truth are integrated with the "
-            "friction (RK4), the fit uses `dissipation=True`, and success also requires the friction "
-            "coefficient to be selected; \"friction coef err\" = |c_fit − c| / c (c in L's "
-            "normalization). The q̈-loss refinement does not fit friction: `+refine` equals the method "
-            "without it wherever the friction is selected.")
