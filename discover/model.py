@@ -226,6 +226,8 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             self.metrics_["indistinguishable_alternatives"] = len(self.alternatives_)
         if self.dissipation is True or np.any(self.damping_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
+        if self.force_:
+            self.metrics_["known_force"] = [c + "_force" for c in self.coordinates_]
         return self
 
     @staticmethod
@@ -332,13 +334,17 @@ class SparseLagrangian(FittedModel, kind="sparse"):
     def energy(self, q, qdot):
         return self._numpy_or_torch(lambda a, b: energy(self._L, a, b), q, qdot)
 
-    def simulate(self, q0, qdot0, t, *, method: str = "rk4"):
+    def simulate(self, q0, qdot0, t, *, method: str = "rk4", force=None):
         """Roll out from (q0, qdot0) over times t; returns (q, qdot) each (len(t), ..., n),
-        computed in float64 (numpy in → numpy out, torch in → torch out)."""
+        computed in float64 (numpy in → numpy out, torch in → torch out).  ``force``: a known
+        applied generalized force as a callable of time, ``force(t) -> (..., n)``."""
         from .integrate import rollout
 
         self._check_fitted()
-        friction = None if self._R is None else (lambda q, v, t: accelerations(self._L, q, v, dissipation=self._R))
+        def driven(q, v, tt):  # friction and a known force join the Euler–Lagrange accelerations
+            return accelerations(self._L, q, v, dissipation=self._R, force=None if force is None else force(tt))
+
+        friction = driven if (self._R is not None or force is not None) else None
 
         def roll(q0, qdot0, t):
             out = rollout(self._L, q0, qdot0, t, method=method, acceleration=friction)

@@ -19,15 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
 from pathlib import Path
 
-# pipelines/discover.py must not shadow the discover package: drop this folder from sys.path
+# pipelines/discover.py would shadow the installed discover package (Python puts a script's folder
+# first on the import path): run again in safe-path mode (-P), with the same interpreter options
+if __name__ == "__main__" and not sys.flags.safe_path:
+    os.execv(sys.executable, [sys.executable, "-P", *sys.orig_argv[1:]])
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
 
 import numpy as np
 import sympy

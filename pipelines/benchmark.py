@@ -26,10 +26,10 @@ import sys
 import time
 from pathlib import Path as _Path
 
-# pipelines/discover.py must not shadow the discover package: drop this folder from sys.path
-_HERE = _Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if _Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+# pipelines/discover.py would shadow the installed discover package (Python puts a script's folder
+# first on the import path): run again in safe-path mode (-P), with the same interpreter options
+if __name__ == "__main__" and not sys.flags.safe_path:
+    os.execv(sys.executable, [sys.executable, "-P", *sys.orig_argv[1:]])
 
 import numpy as np  # noqa: E402
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# pipelines/discover.py would shadow the installed discover package (Python puts a script's folder
+# first on the import path): run again in safe-path mode (-P), with the same interpreter options
+if __name__ == "__main__" and not sys.flags.safe_path:
+    os.execv(sys.executable, [sys.executable, "-P", *sys.orig_argv[1:]])
 
-# pipelines/discover.py must not shadow the discover package: drop this folder from sys.path
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import numpy as np  # noqa: E402
+
 
 
 def parse_args(argv):
@@ -117,6 +119,9 @@ def main(argv=None) -> int:
         fail(str(exc))
     except FileNotFoundError:
         fail(f"{args.data}: no such file")
+    if args.model == "mlp" and any(tr.force is not None for tr in data.trajectories):
+        fail(f"{args.data}: --model mlp does not take a known applied force (the <coordinate>_force columns); "
+             "drop --model mlp to fit the library model")
     library = build_library(args, data.coordinates)
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     t0 = time.time()

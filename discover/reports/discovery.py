@@ -119,9 +119,14 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
                       "d/dt ∂L/∂q̇ − ∂L/∂q + ∂R/∂q̇ = 0, and energy is not conserved.", ""]
             vs = [sympy.Symbol(velocity_name(c)) for c in coords]
             eqs = [sympy.Eq(e.lhs + sympy.diff(R, v), 0) for e, v in zip(eqs, vs)]
+        rhs = ([sympy.Symbol(c + "_force") for c in coords] if getattr(model, "force_", False)
+               else [sympy.Integer(0)] * len(coords))
         lines += ["## Equations of motion", ""]
-        lines += [f"$${to_latex(e.lhs, coords)} = 0$$" for e in eqs] + [""]
-        lines += ["Plain text:", "", "```"] + [f"{e.lhs} = 0" for e in eqs] + ["```", ""]
+        if getattr(model, "force_", False):
+            lines += ["With the known applied generalized forces `<coordinate>_force` of the data on the right "
+                      "(L is in the force's units).", ""]
+        lines += [f"$${to_latex(e.lhs, coords)} = {sympy.latex(r)}$$" for e, r in zip(eqs, rhs)] + [""]
+        lines += ["Plain text:", "", "```"] + [f"{e.lhs} = {r}" for e, r in zip(eqs, rhs)] + ["```", ""]
         se = getattr(model, "coef_stderr_", None)
         if se is None:
             lines += ["## Terms", "", "| term | coefficient |", "|---|---|"]
