@@ -1,0 +1,1 @@
+"""Studies: experiments over the package that the pipelines run and the reports render."""
