@@ -113,13 +113,18 @@ def conserved_quantities(lagrangian_expr, coordinates: Sequence[str], trajectori
             ``damping_``), or None; nonzero c adds ``variation_after_friction``.
         rtol: the symmetry search's tolerance.
 
-    Returns:
+    Returns (an empty list for an L with explicit t):
         ``[{"name", "expression", "symmetry", "variation_on_data", "latex", "generator",
         "gauge"[, "variation_after_friction"]}, ...]`` — energy first.  ``expression`` is a SymPy
         string in the coordinate names and ``<name>_dot``; ``generator`` maps each coordinate to
         ξᵢ (empty for the energy); ``gauge`` is F with pr X(L) = dF/dt.
     """
+    if lagrangian_expr is None:
+        raise ValueError("no closed-form Lagrangian (an MLP model): probe it numerically with "
+                         "discover.studies.symmetry_probe instead")
     L = parse_lagrangian(lagrangian_expr)
+    if sympy.Symbol("t") in L.free_symbols:
+        return []  # an explicitly time-dependent L conserves neither energy nor point-symmetry charges here
     coords = list(coordinates)
     trajectories = [_unpack(tr) for tr in trajectories]
     c = None if friction is None or not np.any(np.asarray(friction, float)) else np.asarray(friction, float)

@@ -210,5 +210,9 @@ def test_friction_decay_is_reported_and_explained():
 
 
 def test_time_dependent_lagrangian_is_refused():
+    driven = half * xd**2 - x * sympy.cos(S("t"))
     with pytest.raises(ValueError, match="time"):
-        find_symmetries(half * xd**2 - x * sympy.cos(S("t")), ["x"])
+        find_symmetries(driven, ["x"])
+    assert conserved_quantities(driven, ["x"], [(np.zeros(5), np.zeros((5, 1)), np.ones((5, 1)))]) == []
+    with pytest.raises(ValueError, match="MLP"):
+        conserved_quantities(None, ["x"], [])
