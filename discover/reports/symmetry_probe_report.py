@@ -58,7 +58,7 @@ def write_probe_report(out: Path, command: str, results: list[dict], args, runti
         sections.append(
             f"### {res['system']}\n\n`L = {res['lagrangian']}`; MLP held-out q̈ error "
             f"{rows[0]['model_qddot_error']:.3g} (absolute RMS), validation relative error "
-            f"{res['val_error']:.3g}, {res['epochs_run']} epochs in {res['fit_time_s']:.0f} s.\n\n"
+            f"{res['val_error']:.3g}, {res['epochs_run']} epochs at lr {res['lr_used']:.3g} in {res['fit_time_s']:.0f} s.\n\n"
             + _table(rows) + "\n" + summary + "\n")
     text = f"""# Which symmetries did an MLP Lagrangian learn?
 
@@ -67,7 +67,8 @@ Command: `{command}`
 Runtime {runtime_s:.0f} s on CPU.  Each system: an MLP Lagrangian
 (`discover.neural.MLPLagrangian`, hidden {tuple(args.hidden)}, {args.epochs} epochs max, batch
 {args.batch_size}, lr {args.lr}, seed {args.seed}) trained on {args.n_train} random states of the
-sampled region with their true q̈, probed on {args.n_test} new states of the same region.
+sampled region with their true q̈, probed on {args.n_test} new states of the same region (a run
+whose validation loss diverges is retried at lr/3, then lr/10; the lr used is given per system).
 
 Candidates g: translation of each coordinate by {args.shift}, of all together, rotation of each
 coordinate pair by {args.angle} rad; only states s with g·s inside the sampled region count

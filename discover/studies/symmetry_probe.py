@@ -160,8 +160,17 @@ def run_probe(name: str, *, n_train: int = 2048, n_test: int = 1000, epochs: int
                                            torch.as_tensor(qd, dtype=torch.float64)).numpy()
     rng = np.random.default_rng(seed)
     q, qd = sample(rng, n_train)
-    model = MLPLagrangian(hidden=tuple(hidden), epochs=epochs, lr=lr, batch_size=batch_size,
-                          seed=seed).fit((q, qd, true_acc(q, qd)))
+    from ..neural import TrainingDivergedError
+
+    for lr_used in (lr, lr / 3, lr / 10):  # an indefinite M at a validation state ends a run: retry slower
+        try:
+            model = MLPLagrangian(hidden=tuple(hidden), epochs=epochs, lr=lr_used, batch_size=batch_size,
+                                  seed=seed).fit((q, qd, true_acc(q, qd)))
+            break
+        except TrainingDivergedError:
+            continue
+    else:
+        raise TrainingDivergedError(f"{name}: MLP training diverged at lr {lr}, {lr / 3:.3g} and {lr / 10:.3g}")
     tq, tqd = sample(rng, n_test)
     from ..integrate import rollout
 
@@ -172,5 +181,5 @@ def run_probe(name: str, *, n_train: int = 2048, n_test: int = 1000, epochs: int
     rows = probe(model, true_acc, tq, tqd, candidates(coords, shift=shift, angle=angle), inside,
                  trajectories=(out.q.numpy(), out.qdot.numpy()))
     return {"system": name, "lagrangian": L_text, "coordinates": coords, "rows": rows,
-            "val_error": float(model.val_error_), "epochs_run": int(model.n_epochs_),
+            "val_error": float(model.val_error_), "epochs_run": int(model.n_epochs_), "lr_used": lr_used,
             "fit_time_s": float(model.fit_time_)}
