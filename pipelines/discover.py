@@ -157,6 +157,16 @@ def main(argv=None) -> int:
 
     prepared, desc, noise, val = result_.prepared_, result_.differentiator_, result_.noise_, result_.validation_
     ev = evaluate(model, val)
+    conserved, series = None, None
+    if model is sparse_model:  # symmetries and Noether charges of the closed form, checked on held-out data
+        from discover.conserved import charge_series, conserved_quantities
+
+        try:
+            conserved = conserved_quantities(model.lagrangian(), model.coordinates_, val,
+                                             friction=getattr(model, "damping_", None))
+            series = charge_series(conserved, model.coordinates_, val)
+        except Exception as exc:  # noqa: BLE001 - the symmetry search is a report, never a failed run
+            warns.append(f"the symmetry search failed ({' '.join(str(exc).split())}); no conserved quantities listed")
     if model is sparse_model and args.no_dissipation and ev["energy_variation_on_data"] > 0.05:
         warns.append(f"the energy of the found L varies by {ev['energy_variation_on_data']:.0%} along the held-out "
                      "data: if the system loses energy to friction, drop --no-dissipation (friction is tried by default)")
@@ -183,9 +193,10 @@ def main(argv=None) -> int:
     from discover.reports import atomic_results_dir
 
     with atomic_results_dir(out) as tmp:
-        save(model, tmp, metrics=_jsonable(metrics), command=command, warnings=warns)
+        save(model, tmp, metrics=_jsonable(metrics), command=command, warnings=warns,
+             **({} if conserved is None else {"conserved": conserved}))
         write_report(tmp, model=model, info=info, ev=ev, command=command, warnings=warns,
-                     sparse_error=sparse_error)
+                     sparse_error=sparse_error, conserved=conserved, conserved_series=series)
     if not args.quiet:
         L = model.lagrangian()
         print(f"L = {L}" if L is not None else "model: MLP Lagrangian (no closed form)")

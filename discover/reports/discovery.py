@@ -11,6 +11,7 @@ import sympy
 
 from ..evaluation import ROLLOUT_START
 from ..symbolic import equations_of_motion, to_latex, velocity_name
+from .symmetry_report import render_symmetries
 
 __all__ = ["write_report"]
 
@@ -82,8 +83,11 @@ def _fmt(x) -> str:
 
 
 def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnings: list[str],
-                 mlp=None, sparse_error: str | None = None) -> None:
-    """report.md and PNG figures for a fitted model (sparse, or MLP fallback)."""
+                 mlp=None, sparse_error: str | None = None, conserved: list[dict] | None = None,
+                 conserved_series: list[dict] | None = None) -> None:
+    """report.md and PNG figures for a fitted model (sparse, or MLP fallback); ``conserved`` (the
+    ``"conserved"`` entries of lagrangian.json) and their ``conserved_series`` along held-out
+    trajectories add the symmetries section."""
     out = Path(out)
     coords = info["coordinates"]
     lines = [f"# Lagrangian discovery: `{info['source']}`", "", f"Command: `{command}`", ""]
@@ -149,6 +153,8 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
                   "Euler–Lagrange equations on the training trajectories' smoothed derivatives. It has no "
                   "closed form; use `discover.load(DIR)` for q̈, rollouts and energy.", ""]
     m = info["metrics"]
+    if conserved:
+        lines += [render_symmetries(conserved, out / "symmetries.png", conserved_series), ""]
     lines += ["## Fit and validation", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m.items() if not isinstance(v, dict)]
     for k, v in m.items():
