@@ -109,3 +109,26 @@ def test_mlp_fallback_writes_a_loadable_model(pendulum_csv, tmp_path):
     model = discover.load(out)
     q, v = np.zeros((5, 1)) + 0.3, np.zeros((5, 1))
     assert np.all(np.isfinite(model.acceleration(q, v)))
+
+
+def test_conserved_quantities_of_a_charge_in_a_magnetic_field(tmp_path):
+    """A free charge in a uniform field B ẑ (data/magnetic_2d.csv, q·B = 2): besides the energy,
+    the translations (with their gauge terms) and the rotation are symmetries — 3 charges; each
+    listed expression, evaluated by the user with SymPy, is constant along a clean trajectory."""
+    import sympy
+
+    out = tmp_path / "mag"
+    r = run(ROOT / "data" / "magnetic_2d.csv", "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((out / "lagrangian.json").read_text())
+    names = [c["name"] for c in d["conserved"]]
+    assert names[0] == "energy" and len(names) == 4
+    assert any("rotation" in c["symmetry"] for c in d["conserved"])
+    data = discover.read_csv(ROOT / "data" / "magnetic_2d.csv").with_derivatives("fd")
+    tr = data.trajectories[0]
+    syms = sympy.symbols("x y x_dot y_dot")
+    for c in d["conserved"]:
+        f = sympy.lambdify(syms, sympy.sympify(c["expression"]), "numpy")
+        v = np.broadcast_to(f(tr.q[5:-5, 0], tr.q[5:-5, 1], tr.qdot[5:-5, 0], tr.qdot[5:-5, 1]), (len(tr.t) - 10,))
+        assert np.ptp(v) < 1e-4 * max(np.abs(v).max(), 1.0), c
+    assert "## Symmetries and conserved quantities" in (out / "report.md").read_text()
