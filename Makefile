@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The CPU build of torch where this machine has it on disk; elsewhere the lock resolves it.
 	$(BIN)/python -m pip install -q $(TORCH) || echo "$(TORCH) not available here; installing torch from the index"
-	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[dev,bench]"
+	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[dev,bench,cluster]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,7 +34,7 @@ lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install -q --upgrade pip
 	.venv-lock/bin/python -m pip install -q $(TORCH) || true
-	.venv-lock/bin/python -m pip install -q -U -e ".[dev,bench]"
+	.venv-lock/bin/python -m pip install -q -U -e ".[dev,bench,cluster]"
 	( echo "# Exact versions the test suite passed with; made by 'make lock' (pip freeze of a fresh venv)."; \
 	  echo "# torch's local build label (+cpu) is dropped so that the pin also matches the index build."; \
 	  .venv-lock/bin/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' | grep -v '^-e ' ) > $(LOCK)

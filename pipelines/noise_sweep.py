@@ -45,7 +45,12 @@ def build_parser():
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--dt", type=float, default=0.02)
     p.add_argument("--horizon", type=float, default=5.0, help="rollout horizon for the valid time (5 s)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib; local dask workers)")
+    p.add_argument("--backend", choices=["loky", "dask"], default="loky",
+                   help="loky: local processes; dask: a dask.distributed cluster (pip install -e \".[cluster]\")")
+    p.add_argument("--scheduler", default=None,
+                   help="with --backend dask: the address of your cluster's scheduler (tcp://host:8786); "
+                        "without it a local cluster of --jobs workers is started for the run")
     p.add_argument("--out", default="results/noise", help="parent folder (results/noise)")
     p.add_argument("--resume", action="store_true", help="continue from the cached sweep.csv")
     p.add_argument("--force", action="store_true", help="delete existing outputs and start over")
@@ -87,7 +92,8 @@ def main(argv=None) -> int:
         cells = [N.Cell(s, m, lv, seed) for m in args.methods for lv in levels for seed in range(args.seeds)]
         t0 = time.time()
         csv_out = os.path.join(out, "sweep.csv")
-        rows = N.run_sweep(cells, cfg, csv_out, jobs=args.jobs, csv_path=args.csv, progress=not args.no_progress)
+        rows = N.run_sweep(cells, cfg, csv_out, jobs=args.jobs, csv_path=args.csv, progress=not args.no_progress,
+                           backend=args.backend, scheduler=args.scheduler)
         summary = R.summarize(rows)
         figs = [] if args.csv else R.plot_sweep(summary, out)  # no ground truth: nothing to plot
         seconds = time.time() - t0  # wall time of this call (cached cells cost nothing)

@@ -33,6 +33,7 @@ import torch
 
 from ..dissipation import friction_acceleration
 from ..evaluation import compare_to_truth, relative_error, valid_time
+from ..parallel import session
 from .noise_friction import normalized_friction, reference, score_friction
 
 __all__ = ["METHODS", "SweepConfig", "Cell", "prepare_system", "run_cell", "run_sweep", "read_rows",
@@ -258,9 +259,17 @@ def read_rows(path: str) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _prepared_pair(system: str, cfg: SweepConfig, seed: int):
+    """((system, seed), the clean data of that pair) — keyed, since tasks finish in any order."""
+    return (system, seed), prepare_system(system, cfg, seed)
+
+
 def run_sweep(cells: list[Cell], cfg: SweepConfig, csv_out: str, *, jobs: int = 1, csv_path=None,
-              progress: bool = True) -> list[dict]:
-    """Run the cells not already in ``csv_out`` (appending each finished row), return all rows."""
+              progress: bool = True, backend: str = "loky", scheduler: str | None = None) -> list[dict]:
+    """Run the cells not already in ``csv_out`` (appending each finished row), return all rows.
+    ``jobs``, ``backend`` ("loky" or "dask") and ``scheduler``: where the cells run
+    (:func:`discover.parallel.run_tasks`); each cell carries its seed, so the rows are the same
+    on every backend."""
     old = read_rows(csv_out)
     done = {(r["system"], r["method"], f"{float(r['noise']):.6g}", str(r["seed"])) for r in old}
     todo = [c for c in cells if c.key not in done]
@@ -287,26 +296,12 @@ def run_sweep(cells: list[Cell], cfg: SweepConfig, csv_out: str, *, jobs: int = 
                 bar.update(1)
                 bar.set_postfix_str(f"{row['system']} {row['method']} σ={row['noise']:g}")
 
-        if jobs > 1 and len(todo) > 1:
-            try:
-                from joblib import Parallel, delayed
-            except ImportError:  # pragma: no cover
-                jobs = 1
         pairs = sorted({(c.system, c.seed) for c in todo})
-        if csv_path:
-            prep = {p: None for p in pairs}
-        elif jobs > 1 and len(pairs) > 1:
-            prep = dict(zip(pairs, Parallel(n_jobs=jobs)(delayed(prepare_system)(s, cfg, sd) for s, sd in pairs)))
-        else:
-            prep = {(s, sd): prepare_system(s, cfg, sd) for s, sd in pairs}
-        if jobs > 1 and len(todo) > 1:
-            gen = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(run_cell)(c, cfg, prep[(c.system, c.seed)], csv_path) for c in todo)
-            for row in gen:
+        with session(jobs=jobs, backend=backend, scheduler=scheduler) as run:
+            prep = ({p: None for p in pairs} if csv_path else
+                    dict(run(_prepared_pair, [(s, cfg, sd) for s, sd in pairs])))
+            for row in run(run_cell, [(c, cfg, prep[(c.system, c.seed)], csv_path) for c in todo]):
                 sink(row)
-        else:
-            for c in todo:
-                sink(run_cell(c, cfg, prep[(c.system, c.seed)], csv_path))
         if bar is not None:
             bar.close()
     keys = {c.key for c in cells}
