@@ -58,12 +58,19 @@ def force_columns(qdot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return qdot.new_zeros(B, n, n, n), -qdot[:, None, :] * eye
 
 
-def friction_acceleration(system, c: float):
+def friction_acceleration(system, c: float, force=None):
     """``f(q, q̇, t)`` for :func:`discover.integrate.rollout`'s ``acceleration``: the motion of a
-    :class:`discover.systems.System` with the force −c q̇ on every coordinate; None for c = 0."""
-    if not c:
+    :class:`discover.systems.System` with the force −c q̇ on every coordinate and, with ``force``
+    (a callable of time returning the known applied generalized force, (n,)), that force too;
+    None for c = 0 and no force."""
+    if not c and force is None:
         return None
     from .mechanics import accelerations
 
-    L, R = system.torch_lagrangian(), rayleigh([c] * len(system.coordinates))
-    return lambda q, v, t: accelerations(L, q, v, t if system.time_dependent else None, dissipation=R)
+    L, R = system.torch_lagrangian(), (rayleigh([c] * len(system.coordinates)) if c else None)
+
+    def acc(q, v, t):
+        Q = None if force is None else torch.as_tensor(force(t), dtype=q.dtype).expand_as(q)
+        return accelerations(L, q, v, t if system.time_dependent else None, dissipation=R, force=Q)
+
+    return acc

@@ -1,6 +1,8 @@
 """Simulate a reference system and write its trajectories as a CSV (the discover input contract).
 
 Columns: ``t``, ``traj``, one per coordinate, and ``<coord>_dot`` with ``--velocities``.
+``--drive COORD=EXPR`` applies a known generalized force Q(t) (a SymPy expression in ``t``) to a
+coordinate and writes it as ``<coord>_force`` (exact, also with noise on the positions).
 Positions may carry Gaussian noise: ``--noise`` (absolute σ) and/or ``--noise-rel`` (σ as a
 fraction of each coordinate's standard deviation over the whole file); velocities stay exact.
 
@@ -38,6 +40,22 @@ def _parse_param(text: str) -> tuple[str, float]:
         return key.strip(), float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--param {key}: {value!r} is not a number") from None
+
+
+def _parse_drive(text: str) -> tuple[str, object]:
+    import sympy
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"--drive expects COORD=EXPR, got {text!r}")
+    try:
+        expr = sympy.sympify(value, locals={"t": sympy.Symbol("t")})
+    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"--drive {key}: {' '.join(str(exc).split())}") from None
+    extra = expr.free_symbols - {sympy.Symbol("t")}
+    if extra:
+        raise argparse.ArgumentTypeError(f"--drive {key}: the force may depend on t only, not on {sorted(map(str, extra))}")
+    return key.strip(), expr
 
 
 def _positive(kind):
@@ -87,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--velocities", action="store_true", help="also write exact <coord>_dot columns")
     p.add_argument("--friction", type=_nonnegative, default=0.0,
                    help="linear friction c: force −c q̇ on every coordinate (0; rk4 or euler)")
+    p.add_argument("--drive", action="append", type=_parse_drive, default=[], metavar="COORD=EXPR",
+                   help="known applied force on a coordinate, a SymPy expression in t, e.g. "
+                        "\"theta=0.3*sin(2.1*t)\" (repeatable; written as <coord>_force; rk4 or euler)")
     p.add_argument("--seed", type=int, default=0, help="random seed for initial states and noise (0)")
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
@@ -95,9 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def simulate(system, *, n_traj: int, dt: float, duration: float, substeps: int, method: str,
              seed: int, noise: float = 0.0, noise_rel: float = 0.0, velocities: bool = False,
-             friction: float = 0.0):
+             friction: float = 0.0, drive: dict | None = None):
     """A ``pandas.DataFrame`` of ``n_traj`` trajectories of ``system`` (see module docstring);
-    ``friction`` c > 0 adds the force −c q̇ (Rayleigh function ½ c Σ q̇ᵢ²; explicit methods)."""
+    ``friction`` c > 0 adds the force −c q̇ (Rayleigh function ½ c Σ q̇ᵢ²; explicit methods);
+    ``drive`` maps coordinates to SymPy expressions Q(t) of known applied forces."""
     import pandas as pd
     import torch
 
@@ -108,7 +130,8 @@ def simulate(system, *, n_traj: int, dt: float, duration: float, substeps: int, 
     q0, qdot0 = system.sample_initial_states(n_traj, rng)
     n_steps = int(round(duration / dt))
     t = np.arange(n_steps + 1) * dt
-    forced = friction_acceleration(system, friction)
+    force = _force_of_time(system.coordinates, drive) if drive else None
+    forced = friction_acceleration(system, friction, force)
     out = rollout(system, torch.as_tensor(q0), torch.as_tensor(qdot0), torch.as_tensor(t),
                   method=method, substeps=substeps, compute_energy=False, acceleration=forced)
     q, qdot = out.q.numpy(), out.qdot.numpy()  # (T, n_traj, n)
@@ -122,7 +145,21 @@ def simulate(system, *, n_traj: int, dt: float, duration: float, substeps: int, 
     if velocities:
         for i, c in enumerate(system.coordinates):
             cols[f"{c}_dot"] = qdot[:, :, i].T.reshape(-1)
+    if drive:
+        Q = np.stack([force(s) for s in t])  # (T, n): the same known force in every trajectory
+        for i, c in enumerate(system.coordinates):
+            if c in drive:
+                cols[f"{c}_force"] = np.tile(Q[:, i], B)
     return pd.DataFrame(cols)
+
+
+def _force_of_time(coordinates, drive: dict):
+    """Q(t) → (n,) float array from the ``--drive`` expressions (0 on undriven coordinates)."""
+    import sympy
+
+    t = sympy.Symbol("t")
+    fns = [sympy.lambdify(t, drive.get(c, sympy.Integer(0)), "numpy") for c in coordinates]
+    return lambda s: np.array([float(f(float(s))) for f in fns])
 
 
 def write_csv_atomic(frame, path: str) -> None:
@@ -161,12 +198,18 @@ def main(argv=None) -> int:
         parser.error("--duration must be at least one --dt")
     if args.friction and args.method == "variational":
         parser.error("--friction needs an explicit method (--method rk4 or euler)")
+    drive = dict(args.drive)
+    unknown = [c for c in drive if c not in system.coordinates]
+    if unknown:
+        parser.error(f"--drive {unknown[0]}: not a coordinate of {system.name} ({', '.join(system.coordinates)})")
+    if drive and args.method == "variational":
+        parser.error("--drive needs an explicit method (--method rk4 or euler)")
 
     try:
         frame = simulate(system, n_traj=args.n_traj, dt=args.dt, duration=args.duration,
                          substeps=args.substeps, method=args.method, seed=args.seed,
                          noise=args.noise, noise_rel=args.noise_rel, velocities=args.velocities,
-                         friction=args.friction)
+                         friction=args.friction, drive=drive)
     except (ValueError, RuntimeError) as exc:  # singular mass matrix, Newton failure, …
         print(f"{parser.prog}: simulation failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
