@@ -165,3 +165,25 @@ def test_friction_matches_the_damped_equation_of_motion(simulate, tmp_path):
         sol = solve_ivp(lambda _, y: [y[1], -9.81 * np.sin(y[0]) - 0.4 * y[1]], (0, 3), [q0[k, 0], v0[k, 0]],
                         t_eval=part["t"].to_numpy(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(part["theta"].to_numpy(), sol.y[0], atol=1e-8)
+
+
+def test_drive_writes_the_force_and_the_driven_motion(simulate, tmp_path):
+    """--drive: the theta_force column is τ(t), and the motion obeys θ̈ = −g sin θ − c θ̇ + τ(t)
+    (m = l = 1), checked with the exact velocities and central differences of them."""
+    out = tmp_path / "driven.csv"
+    assert _run(simulate, "pendulum", "--n-traj", 2, "--dt", 0.005, "--duration", 2, "--substeps", 4,
+                "--friction", 0.2, "--drive", "theta=0.7*sin(3*t)", "--velocities", "--out", out) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["t", "traj", "theta", "theta_dot", "theta_force"]
+    assert np.allclose(df["theta_force"], 0.7 * np.sin(3 * df["t"]), atol=1e-11)
+    for _, g in df.groupby("traj"):
+        t, th, v = g["t"].to_numpy(), g["theta"].to_numpy(), g["theta_dot"].to_numpy()
+        a = (v[2:] - v[:-2]) / (t[2:] - t[:-2])
+        expected = -9.81 * np.sin(th[1:-1]) - 0.2 * v[1:-1] + 0.7 * np.sin(3 * t[1:-1])
+        assert np.max(np.abs(a - expected)) < 1e-3 * np.max(np.abs(expected))
+
+
+def test_drive_of_an_unknown_coordinate_is_one_line_error(simulate, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        _run(simulate, "pendulum", "--drive", "x=sin(t)", "--out", tmp_path / "x.csv")
+    assert e.value.code == 2 and "--drive x" in capsys.readouterr().err
