@@ -34,14 +34,18 @@ def _as_arrays(data, what: str = "data"):
     missing derivatives are estimated by the one preparation path, :func:`discover.prepare.prepare`."""
     from ..prepare import PreparedData, prepare, stack
 
-    if hasattr(data, "stack") and not data.has_derivatives:
-        data = prepare(data).all  # every trajectory, differentiated
+    if hasattr(data, "trajectories") and not getattr(data, "has_derivatives", True):
+        data = prepare(data).all  # a TrajectorySet of positions: every trajectory, differentiated
     if isinstance(data, PreparedData):
         data = data.train
     if isinstance(data, list):
         data = tuple(stack(data, k) for k in ("q", "qdot", "qddot"))
     elif hasattr(data, "stack"):
         d = data.stack()
+        missing = [k for k in ("qdot", "qddot") if d.get(k) is None]
+        if missing:
+            raise ValueError(f"{what} has no {' or '.join(missing)}; pass a TrajectorySet (its derivatives are "
+                             "then estimated) or (q, qdot, qddot) arrays")
         data = (d["q"], d["qdot"], d["qddot"])
     if not isinstance(data, (tuple, list)) or len(data) != 3:
         raise ValueError(f"{what} must be (q, qdot, qddot) arrays of shape (N, n) or an object "
