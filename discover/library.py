@@ -11,17 +11,19 @@ of a term of ``a`` with a term of ``b``.
 from __future__ import annotations
 
 import itertools
+import numbers
 from typing import Callable, Sequence
 
 import sympy
 import torch
 
+from .bodies import find_bodies
 from .mechanics import lagrangian_gradients, mass_and_force
 from .symbolic import parse_lagrangian, velocity_name
 
 __all__ = [
-    "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "TermSet",
-    "default_tiers", "complexity",
+    "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Pairwise",
+    "Particles", "TermSet", "default_tiers", "complexity",
 ]
 
 
@@ -34,7 +36,9 @@ def _symbols(coordinates: Sequence[str]):
 def _unique(exprs) -> list[sympy.Expr]:
     seen, out = set(), []
     for e in exprs:
-        e = sympy.expand(e)
+        # the top level only: products and powers of sums are multiplied out, while function
+        # arguments keep their form (|r₁ − r₂| stays sqrt((x1 - x2)**2 + (y1 - y2)**2))
+        e = sympy.expand(e, deep=False)
         if e.is_number:  # constants are null Lagrangians
             continue
         key = sympy.srepr(e)
@@ -125,10 +129,11 @@ class Polynomial(Library):
 
 
 class Trig(Library):
-    """cos/sin of each coordinate (× harmonics) and, with ``differences``, of q_i − q_j."""
+    """cos/sin of each coordinate (× harmonics) and, with ``differences``, of q_i − q_j; with
+    ``squares``, sin² q_i as well (cos² q_i = 1 − sin² q_i is the same term up to a constant)."""
 
-    def __init__(self, *, harmonics: int = 1, differences: bool = True):
-        self.harmonics, self.differences = harmonics, differences
+    def __init__(self, *, harmonics: int = 1, differences: bool = True, squares: bool = False):
+        self.harmonics, self.differences, self.squares = harmonics, differences, squares
 
     def _raw_terms(self, coordinates):
         q, _ = _symbols(coordinates)
@@ -139,10 +144,12 @@ class Trig(Library):
         for a in args:
             for h in range(1, self.harmonics + 1):
                 out += [sympy.cos(h * a), sympy.sin(h * a)]
+        if self.squares:
+            out += [sympy.sin(a) ** 2 for a in q]
         return out
 
     def __repr__(self):
-        return f"Trig(harmonics={self.harmonics}, differences={self.differences})"
+        return f"Trig(harmonics={self.harmonics}, differences={self.differences}, squares={self.squares})"
 
 
 class Radial(Library):
@@ -161,6 +168,94 @@ class Radial(Library):
 
     def __repr__(self):
         return f"Radial({self.powers})"
+
+
+class Kinetic(Library):
+    """Kinetic terms f(q) q̇_i q̇_j with the position-dependent factors mechanics gives them.
+
+    ``coupled=True`` (default): on a squared velocity q̇_i², the factors 1, q_k² and sin² q_k of
+    the other coordinates k ≠ i (a radius or a polar angle: r² φ̇², sin²θ φ̇²); on a product
+    q̇_i q̇_j, the factors 1, cos and sin of q_i and of q_j, and cos(q_i − q_j) (a rod on a cart,
+    two rods: ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)).  ``coupled=False``: every factor of
+    {1, q_k, q_k², cos q_k, sin q_k, sin² q_k, cos(q_k − q_l)} on every product.  cos² q_k needs
+    no entry of its own: cos² q_k q̇_i q̇_j = q̇_i q̇_j − sin² q_k q̇_i q̇_j.
+    Terms: n(2n − 1) + 3n(n − 1) coupled; (1 + 5n + n(n − 1)/2) · n(n + 1)/2 otherwise.
+    """
+
+    def __init__(self, *, coupled: bool = True):
+        self.coupled = coupled
+
+    def _raw_terms(self, coordinates):
+        q, v = _symbols(coordinates)
+        n = len(q)
+        every = [sympy.Integer(1)] + [f for k in range(n) for f in (
+            q[k], q[k] ** 2, sympy.cos(q[k]), sympy.sin(q[k]), sympy.sin(q[k]) ** 2)]
+        every += [sympy.cos(a - b) for a, b in itertools.combinations(q, 2)]
+        out = []
+        for i, j in itertools.combinations_with_replacement(range(n), 2):
+            if not self.coupled:
+                factors = every
+            elif i == j:
+                factors = [sympy.Integer(1)] + [f for k in range(n) if k != i
+                                                for f in (q[k] ** 2, sympy.sin(q[k]) ** 2)]
+            else:
+                factors = [sympy.Integer(1), sympy.cos(q[i]), sympy.sin(q[i]), sympy.cos(q[j]),
+                           sympy.sin(q[j]), sympy.cos(q[i] - q[j])]
+            out += [f * v[i] * v[j] for f in factors]
+        return out
+
+    def __repr__(self):
+        return f"Kinetic(coupled={self.coupled})"
+
+
+def _distance(a: Sequence[sympy.Symbol], b: Sequence[sympy.Symbol] | None = None) -> sympy.Expr:
+    """|a − b| (|a| without b) of two position vectors given as symbols."""
+    b = [0] * len(a) if b is None else b
+    return sympy.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+
+
+class Pairwise(Library):
+    """|r_i − r_j|^p for every pair of bodies named by the coordinates (``x1, y1, x2, y2``, see
+    :func:`discover.bodies.find_bodies`) and every power p in ``powers``: p = 2 is the polynomial
+    (x1 − x2)² + (y1 − y2)², so springs ½k(|r₁ − r₂| − ℓ)² = ½k(d² − 2ℓd + ℓ²) need p = 2 and 1,
+    gravity between bodies p = −1.  Empty when the coordinates name no bodies."""
+
+    def __init__(self, powers: Sequence[int] = (2, 1, -1)):
+        self.powers = tuple(powers)
+
+    def _raw_terms(self, coordinates):
+        bodies = [[sympy.Symbol(c) for c in b] for b in find_bodies(coordinates)]
+        return [_distance(a, b) ** p for a, b in itertools.combinations(bodies, 2) for p in self.powers]
+
+    def __repr__(self):
+        return f"Pairwise({self.powers})"
+
+
+class Particles(Library):
+    """Bodies that interact in pairs (coordinates naming bodies, :func:`discover.bodies.find_bodies`).
+
+    Every quadratic monomial of (q, q̇) except the products of two bodies' positions (x1·x2:
+    translation-invariant potentials need them only through the distances), the pairwise terms
+    |r_i − r_j|², |r_i − r_j|, 1/|r_i − r_j| (:class:`Pairwise`), and |r_i|, 1/|r_i| of each body
+    (a centre at the origin).  Terms: (quadratic monomials) − (cross-body products) + 3·pairs +
+    2·bodies; for two bodies in the plane 44 − 4 + 3 + 4 = 47.
+    """
+
+    def _raw_terms(self, coordinates):
+        bodies = find_bodies(coordinates)
+        owner = {c: k for k, b in enumerate(bodies) for c in b}
+        q, _ = _symbols(coordinates)
+        cross = {sympy.Symbol(a) * sympy.Symbol(b) for a, b in itertools.combinations(coordinates, 2)
+                 if a in owner and b in owner and owner[a] != owner[b]}
+        out = [t for t in Polynomial(2)._raw_terms(coordinates) if t not in cross]
+        out += Pairwise()._raw_terms(coordinates)
+        for b in bodies:
+            r = _distance([sympy.Symbol(c) for c in b])
+            out += [r, 1 / r]
+        return out
+
+    def __repr__(self):
+        return "Particles()"
 
 
 class Custom(Library):
@@ -268,22 +363,47 @@ class TermSet:
 # ----------------------------------------------------------------------------------------
 # the default search
 # ----------------------------------------------------------------------------------------
-def default_tiers(n_dof: int, *, max_terms: int = 400) -> list[tuple[str, Library]]:
+def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> list[tuple[str, Library]]:
     """Increasingly rich libraries for a user with no prior knowledge.
 
-    Every tier contains all quadratic monomials of (q, q̇); richer tiers add trig functions
-    (times q̇ products, as pendulums need), central-force terms, or higher polynomials.
-    Tiers larger than ``max_terms`` for this number of coordinates are left out.
+    ``coordinates``: the coordinate names, or just their number n (names are then unknown and
+    no bodies are detected).  The tiers, searched in this order until one fits exactly:
+
+    * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
+      :class:`Particles`, translation- and rotation-invariant pair potentials;
+    * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2 (plus :class:`Pairwise` distances
+      when the coordinates name bodies);
+    * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
+    * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic + :class:`Kinetic`
+      factors (r² φ̇², sin²θ φ̇², ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)) + V from cos, sin, sin² of
+      the coordinates, cos and sin of differences, q_k × cos/sin q_l (r cos φ), distances;
+    * ``polynomial`` — monomials of degree ≤ 4, at most quadratic in q̇;
+    * ``central`` (n ≥ 2) — quadratic + functions of |q| (Kepler);
+    * ``trig+polynomial`` — polynomial ∪ trig.
+
+    An exact tier comes before those that can only approximate its system (the search keeps
+    the first tier with a held-out error below :data:`discover.selection.EXACT`).  Sizes for
+    n = 1, 2, 3, 4 generic coordinates: quadratic 5, 14, 27, 44; trig 11, 50, 147, 344;
+    mechanics 10, 39, 87, 154; polynomial 11, 52, 154, 359; central –, 19, 32, 49;
+    trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 47.  Tiers larger
+    than ``max_terms`` for these coordinates are left out.
     """
+    if isinstance(coordinates, numbers.Integral):
+        names = [f"c{i}" for i in range(int(coordinates))]
+    else:
+        names = list(coordinates)
+    n = len(names)
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
-    tiers = [
-        ("quadratic", quad),
+    potential = Trig(squares=True) + Polynomial(1, of="q") * Trig(differences=False)
+    tiers = [("particles", Particles())] if find_bodies(names) else []
+    tiers += [
+        ("quadratic", quad + Pairwise()),
         ("trig", quad + vel * Trig()),
+        ("mechanics", quad + Kinetic() + potential + Pairwise()),
         ("polynomial", Polynomial(4, max_velocity_degree=2)),
     ]
-    if n_dof >= 2:
+    if n >= 2:
         tiers.append(("central", quad + Radial()))
     tiers.append(("trig+polynomial", Polynomial(4, max_velocity_degree=2) + vel * Trig()))
-    coords = [f"c{i}" for i in range(n_dof)]
-    return [(name, lib) for name, lib in tiers if len(lib.terms(coords)) <= max_terms]
+    return [(name, lib) for name, lib in tiers if len(lib.terms(names)) <= max_terms]
