@@ -234,20 +234,30 @@ class Pairwise(Library):
 class Particles(Library):
     """Bodies that interact in pairs (coordinates naming bodies, :func:`discover.bodies.find_bodies`).
 
-    Every quadratic monomial of (q, q̇) except the products of two bodies' positions (x1·x2:
-    translation-invariant potentials need them only through the distances), the pairwise terms
-    |r_i − r_j|², |r_i − r_j|, 1/|r_i − r_j| (:class:`Pairwise`), and |r_i|, 1/|r_i| of each body
-    (a centre at the origin).  Terms: (quadratic monomials) − (cross-body products) + 3·pairs +
-    2·bodies; for two bodies in the plane 44 − 4 + 3 + 4 = 47.
+    Point bodies in Cartesian coordinates: the kinetic energy Σ ½ m_b |ṙ_b|² has only squared
+    velocities, the potential depends on the bodies through their distances.  Terms: the
+    quadratic monomials of (q, q̇) that involve one body at most and no two of its velocity
+    components (x1 ẏ1 and x1 y1 stay; x1 x2, ẋ1 ẋ2, x1 ẋ2, ẋ1 ẏ1 do not; coordinates outside
+    the bodies keep all theirs), the pairwise terms |r_i − r_j|², |r_i − r_j|, 1/|r_i − r_j|
+    (:class:`Pairwise`) and |r_i|, 1/|r_i| of each body (a centre at the origin).  Leaving the
+    velocity products out matters: a free centre of mass makes the squared total momentum a
+    term whose Euler–Lagrange column vanishes on all data, which would leave the mixture of
+    Lagrangians undetermined.  Two bodies in the plane: 8 linear, 18 quadratic (x², y², x y,
+    x ẋ, x ẏ, y ẋ, y ẏ, ẋ², ẏ² per body), 3 pairwise and 4 central terms: 33.
     """
 
     def _raw_terms(self, coordinates):
         bodies = find_bodies(coordinates)
         owner = {c: k for k, b in enumerate(bodies) for c in b}
-        q, _ = _symbols(coordinates)
-        cross = {sympy.Symbol(a) * sympy.Symbol(b) for a, b in itertools.combinations(coordinates, 2)
-                 if a in owner and b in owner and owner[a] != owner[b]}
-        out = [t for t in Polynomial(2)._raw_terms(coordinates) if t not in cross]
+        owner.update({velocity_name(c): k for c, k in list(owner.items())})
+        velocity = {velocity_name(c) for c in owner}
+        out = []
+        for t in Polynomial(2)._raw_terms(coordinates):
+            parts = [str(x) for x in t.free_symbols]
+            mine = {owner[x] for x in parts if x in owner}
+            if len(mine) > 1 or (len(parts) == 2 and set(parts) <= velocity):
+                continue  # two bodies, or two velocity components of one body
+            out.append(t)
         out += Pairwise()._raw_terms(coordinates)
         for b in bodies:
             r = _distance([sympy.Symbol(c) for c in b])
@@ -371,12 +381,12 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
 
     * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
       :class:`Particles`, translation- and rotation-invariant pair potentials;
-    * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2 (plus :class:`Pairwise` distances
-      when the coordinates name bodies);
+    * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
     * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
     * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic + :class:`Kinetic`
       factors (r² φ̇², sin²θ φ̇², ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)) + V from cos, sin, sin² of
-      the coordinates, cos and sin of differences, q_k × cos/sin q_l (r cos φ), distances;
+      the coordinates, cos and sin of differences, q_k × cos/sin q_l (r cos φ), and the
+      :class:`Pairwise` distances when the coordinates name bodies;
     * ``polynomial`` — monomials of degree ≤ 4, at most quadratic in q̇;
     * ``central`` (n ≥ 2) — quadratic + functions of |q| (Kepler);
     * ``trig+polynomial`` — polynomial ∪ trig.
@@ -385,7 +395,7 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     the first tier with a held-out error below :data:`discover.selection.EXACT`).  Sizes for
     n = 1, 2, 3, 4 generic coordinates: quadratic 5, 14, 27, 44; trig 11, 50, 147, 344;
     mechanics 10, 39, 87, 154; polynomial 11, 52, 154, 359; central –, 19, 32, 49;
-    trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 47.  Tiers larger
+    trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 33.  Tiers larger
     than ``max_terms`` for these coordinates are left out.
     """
     if isinstance(coordinates, numbers.Integral):
@@ -398,7 +408,7 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     potential = Trig(squares=True) + Polynomial(1, of="q") * Trig(differences=False)
     tiers = [("particles", Particles())] if find_bodies(names) else []
     tiers += [
-        ("quadratic", quad + Pairwise()),
+        ("quadratic", quad),
         ("trig", quad + vel * Trig()),
         ("mechanics", quad + Kinetic() + potential + Pairwise()),
         ("polynomial", Polynomial(4, max_velocity_degree=2)),
