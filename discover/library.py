@@ -22,8 +22,8 @@ from .mechanics import lagrangian_gradients, mass_and_force
 from .symbolic import parse_lagrangian, velocity_name
 
 __all__ = [
-    "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Pairwise",
-    "Particles", "TermSet", "default_tiers", "complexity",
+    "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Potential",
+    "Pairwise", "Particles", "TermSet", "default_tiers", "complexity",
 ]
 
 
@@ -208,6 +208,26 @@ class Kinetic(Library):
         return f"Kinetic(coupled={self.coupled})"
 
 
+class Potential(Library):
+    """Potential terms of mechanics beyond polynomials: cos q_k (gravity on a rod), sin² q_k (a
+    centrifugal potential, cos² q_k being the same up to a constant) and q_j cos q_k for j ≠ k
+    (gravity on a mass at distance r along the angle φ: r cos φ).  2n + n(n − 1) terms.
+
+    Kept this small on purpose: every further function of a coordinate that is not an angle
+    (cos r, r cos r, sin r, …) is one more near-substitute for the polynomial part on noisy data,
+    and the support search then misses the sparse model (measured on the elastic pendulum at
+    1 % noise); sin and differences live in the ``trig`` tiers.
+    """
+
+    def _raw_terms(self, coordinates):
+        q, _ = _symbols(coordinates)
+        out = [sympy.cos(a) for a in q] + [sympy.sin(a) ** 2 for a in q]
+        return out + [a * sympy.cos(b) for a, b in itertools.permutations(q, 2)]
+
+    def __repr__(self):
+        return "Potential()"
+
+
 def _distance(a: Sequence[sympy.Symbol], b: Sequence[sympy.Symbol] | None = None) -> sympy.Expr:
     """|a − b| (|a| without b) of two position vectors given as symbols."""
     b = [0] * len(a) if b is None else b
@@ -383,18 +403,21 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
       :class:`Particles`, translation- and rotation-invariant pair potentials;
     * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
     * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
-    * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic + :class:`Kinetic`
-      factors (r² φ̇², sin²θ φ̇², ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)) + V from cos, sin, sin² of
-      the coordinates, cos and sin of differences, q_k × cos/sin q_l (r cos φ), and the
-      :class:`Pairwise` distances when the coordinates name bodies;
+    * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic (g = q_k, magnetic
+      terms) + :class:`Kinetic` factors (r² φ̇², sin²θ φ̇², ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)) +
+      :class:`Potential` (cos q_k, sin² q_k, r cos φ) + :class:`Pairwise` distances when the
+      coordinates name bodies;
     * ``polynomial`` — monomials of degree ≤ 4, at most quadratic in q̇;
     * ``central`` (n ≥ 2) — quadratic + functions of |q| (Kepler);
     * ``trig+polynomial`` — polynomial ∪ trig.
 
+    When the names give bodies and every coordinate belongs to one, the tiers of trigonometric
+    functions (trig, mechanics, trig+polynomial) are left out: Cartesian positions are not angles.
+
     An exact tier comes before those that can only approximate its system (the search keeps
     the first tier with a held-out error below :data:`discover.selection.EXACT`).  Sizes for
     n = 1, 2, 3, 4 generic coordinates: quadratic 5, 14, 27, 44; trig 11, 50, 147, 344;
-    mechanics 10, 39, 87, 154; polynomial 11, 52, 154, 359; central –, 19, 32, 49;
+    mechanics 7, 29, 66, 118; polynomial 11, 52, 154, 359; central –, 19, 32, 49;
     trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 33.  Tiers larger
     than ``max_terms`` for these coordinates are left out.
     """
@@ -403,17 +426,20 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     else:
         names = list(coordinates)
     n = len(names)
+    bodies = find_bodies(names)
+    cartesian = bool(bodies) and sum(map(len, bodies)) == n
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
-    potential = Trig(squares=True) + Polynomial(1, of="q") * Trig(differences=False)
-    tiers = [("particles", Particles())] if find_bodies(names) else []
+    tiers = [("particles", Particles())] if bodies else []
     tiers += [
         ("quadratic", quad),
         ("trig", quad + vel * Trig()),
-        ("mechanics", quad + Kinetic() + potential + Pairwise()),
+        ("mechanics", quad + Kinetic() + Potential() + Pairwise()),
         ("polynomial", Polynomial(4, max_velocity_degree=2)),
     ]
     if n >= 2:
         tiers.append(("central", quad + Radial()))
     tiers.append(("trig+polynomial", Polynomial(4, max_velocity_degree=2) + vel * Trig()))
+    if cartesian:
+        tiers = [(name, lib) for name, lib in tiers if name not in ("trig", "mechanics", "trig+polynomial")]
     return [(name, lib) for name, lib in tiers if len(lib.terms(names)) <= max_terms]

@@ -67,7 +67,8 @@ def test_particle_tier_is_translation_friendly_and_first():
     r1 = sympy.sqrt(S("x1**2 + y1**2"))
     assert contains(terms, r1) and contains(terms, 1 / r1)
     assert len(terms) == 33  # as documented in Particles
-    assert [k for k, _ in default_tiers(coords)][0] == "particles"
+    # particles first; no trigonometric tiers for Cartesian positions
+    assert [k for k, _ in default_tiers(coords)] == ["particles", "quadratic", "polynomial", "central"]
     assert "particles" not in dict(default_tiers(4)) and "particles" not in dict(default_tiers(["x1", "x2", "x3", "x4"]))
 
 
@@ -98,8 +99,8 @@ def test_kinetic_factors_are_present():
 def mechanics_size(n):
     quad = sum(comb(n + a - 1, a) * comb(n + bb - 1, bb) for a in range(3) for bb in range(3 - a) if a + bb)
     kinetic = n * (2 * n - 1) + 3 * n * (n - 1) - comb(n + 1, 2)  # less the q̇_i q̇_j already in quad
-    trig = 2 * (n + comb(n, 2)) + n + 2 * n * n  # cos, sin of q_i and q_i − q_j; sin² q_i; q_k × cos/sin q_l
-    return quad + kinetic + trig
+    potential = 2 * n + n * (n - 1)  # cos q_k, sin² q_k, q_j cos q_k (j ≠ k)
+    return quad + kinetic + potential
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
@@ -110,13 +111,17 @@ def test_mechanics_tier_size_and_place(n):
     assert names.index("trig") + 1 == names.index("mechanics") < names.index("polynomial")
     mech = dict(tiers)["mechanics"].terms(coords)
     assert len(mech) == mechanics_size(n)
-    assert {1: 10, 2: 39, 3: 87, 4: 154}[n] == len(mech)  # the sizes the docstring states
+    assert {1: 7, 2: 29, 3: 66, 4: 118}[n] == len(mech)  # the sizes the docstring states
     assert {str(t) for t in Polynomial(2).terms(coords)} <= {str(t) for t in mech}
     # bounded like every tier: left out above max_terms (the default 400 keeps it up to
-    # n = 6, mechanics_size(6) = 345 < 400 < mechanics_size(7) = 469)
+    # n = 7, mechanics_size(7) = 364 < 400 < mechanics_size(8) = 476)
     assert "mechanics" in dict(default_tiers(n, max_terms=len(mech)))
     assert "mechanics" not in dict(default_tiers(n, max_terms=len(mech) - 1))
-    assert mechanics_size(6) <= 400 < mechanics_size(7)
+    assert mechanics_size(7) <= 400 < mechanics_size(8)
+    r, phi = sympy.symbols("c0 c1")
+    if n == 2:  # the potential part: r cos φ, not cos r · r or sin φ
+        assert contains(mech, r * sympy.cos(phi)) and contains(mech, sympy.sin(phi) ** 2)
+        assert not contains(mech, r * sympy.cos(r)) and not contains(mech, sympy.sin(phi))
 
 
 # every term of each closed form, as the mechanics tier (or particles tier) must hold it
