@@ -57,7 +57,7 @@ class SphericalPendulum(System):
         _positive(self, "m", "l", "g")
 
     def _lagrangian(self, q, v, t, p):
-        (th, phi), (thd, phid) = q, v
+        (th, _), (thd, phid) = q, v
         return p["m"] * p["l"] ** 2 * (thd**2 + sympy.sin(th) ** 2 * phid**2) / 2 + p["m"] * p["g"] * p["l"] * sympy.cos(th)
 
     def sample_initial_states(self, n, rng=None):
@@ -109,7 +109,7 @@ class CartPole(System):
         _positive(self, "M", "m", "l", "g")
 
     def _lagrangian(self, q, v, t, p):
-        (x, th), (xd, thd) = q, v
+        (_, th), (xd, thd) = q, v
         M, m, l, g = (p[k] for k in ("M", "m", "l", "g"))
         return (M + m) * xd**2 / 2 + m * l * xd * thd * sympy.cos(th) + m * l**2 * thd**2 / 2 + m * g * l * sympy.cos(th)
 
