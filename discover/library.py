@@ -2,8 +2,9 @@
 
 A library is a recipe that, given the coordinate names, yields SymPy terms; the torch value of
 every term is lambdified from that same expression, so the printed model and the fitted one can
-never disagree.  Libraries compose: ``a + b`` is the union of their terms, ``a * b`` every product
-of a term of ``a`` with a term of ``b``.
+never disagree (:class:`discover.termset.TermSet`, re-exported here, evaluates them).
+Libraries compose: ``a + b`` is the union of their terms, ``a * b`` every product of a term of
+``a`` with a term of ``b``.
 
 >>> lib = Polynomial(2, of="qdot") * (Constant() + Trig())      # q̇-quadratic × {1, cos, sin}
 >>> terms = lib.terms(["a", "b"])
@@ -11,30 +12,27 @@ of a term of ``a`` with a term of ``b``.
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+import numbers
+from typing import Sequence
 
 import sympy
-import torch
 
-from .mechanics import lagrangian_gradients, mass_and_force
+from .bodies import find_bodies
 from .symbolic import parse_lagrangian, velocity_name
+from .termset import TermSet, _symbols
 
 __all__ = [
-    "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "TermSet",
-    "default_tiers", "complexity",
+    "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Potential",
+    "Pairwise", "Particles", "TermSet", "default_tiers", "complexity",
 ]
-
-
-def _symbols(coordinates: Sequence[str]):
-    q = [sympy.Symbol(c) for c in coordinates]
-    v = [sympy.Symbol(velocity_name(c)) for c in coordinates]
-    return q, v
 
 
 def _unique(exprs) -> list[sympy.Expr]:
     seen, out = set(), []
     for e in exprs:
-        e = sympy.expand(e)
+        # the top level only: products and powers of sums are multiplied out, while function
+        # arguments keep their form (|r₁ − r₂| stays sqrt((x1 - x2)**2 + (y1 - y2)**2))
+        e = sympy.expand(e, deep=False)
         if e.is_number:  # constants are null Lagrangians
             continue
         key = sympy.srepr(e)
@@ -125,10 +123,11 @@ class Polynomial(Library):
 
 
 class Trig(Library):
-    """cos/sin of each coordinate (× harmonics) and, with ``differences``, of q_i − q_j."""
+    """cos/sin of each coordinate (× harmonics) and, with ``differences``, of q_i − q_j; with
+    ``squares``, sin² q_i as well (cos² q_i = 1 − sin² q_i is the same term up to a constant)."""
 
-    def __init__(self, *, harmonics: int = 1, differences: bool = True):
-        self.harmonics, self.differences = harmonics, differences
+    def __init__(self, *, harmonics: int = 1, differences: bool = True, squares: bool = False):
+        self.harmonics, self.differences, self.squares = harmonics, differences, squares
 
     def _raw_terms(self, coordinates):
         q, _ = _symbols(coordinates)
@@ -139,10 +138,12 @@ class Trig(Library):
         for a in args:
             for h in range(1, self.harmonics + 1):
                 out += [sympy.cos(h * a), sympy.sin(h * a)]
+        if self.squares:
+            out += [sympy.sin(a) ** 2 for a in q]
         return out
 
     def __repr__(self):
-        return f"Trig(harmonics={self.harmonics}, differences={self.differences})"
+        return f"Trig(harmonics={self.harmonics}, differences={self.differences}, squares={self.squares})"
 
 
 class Radial(Library):
@@ -161,6 +162,124 @@ class Radial(Library):
 
     def __repr__(self):
         return f"Radial({self.powers})"
+
+
+class Kinetic(Library):
+    """Kinetic terms f(q) q̇_i q̇_j with the position-dependent factors mechanics gives them.
+
+    ``coupled=True`` (default): on a squared velocity q̇_i², the factors 1, q_k² and sin² q_k of
+    the other coordinates k ≠ i (a radius or a polar angle: r² φ̇², sin²θ φ̇²); on a product
+    q̇_i q̇_j, the factors 1, cos and sin of q_i and of q_j, and cos(q_i − q_j) (a rod on a cart,
+    two rods: ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)).  ``coupled=False``: every factor of
+    {1, q_k, q_k², cos q_k, sin q_k, sin² q_k, cos(q_k − q_l)} on every product.  cos² q_k needs
+    no entry of its own: cos² q_k q̇_i q̇_j = q̇_i q̇_j − sin² q_k q̇_i q̇_j.
+    Terms: n(2n − 1) + 3n(n − 1) coupled; (1 + 5n + n(n − 1)/2) · n(n + 1)/2 otherwise.
+    """
+
+    def __init__(self, *, coupled: bool = True):
+        self.coupled = coupled
+
+    def _raw_terms(self, coordinates):
+        q, v = _symbols(coordinates)
+        n = len(q)
+        every = [sympy.Integer(1)] + [f for k in range(n) for f in (
+            q[k], q[k] ** 2, sympy.cos(q[k]), sympy.sin(q[k]), sympy.sin(q[k]) ** 2)]
+        every += [sympy.cos(a - b) for a, b in itertools.combinations(q, 2)]
+        out = []
+        for i, j in itertools.combinations_with_replacement(range(n), 2):
+            if not self.coupled:
+                factors = every
+            elif i == j:
+                factors = [sympy.Integer(1)] + [f for k in range(n) if k != i
+                                                for f in (q[k] ** 2, sympy.sin(q[k]) ** 2)]
+            else:
+                factors = [sympy.Integer(1), sympy.cos(q[i]), sympy.sin(q[i]), sympy.cos(q[j]),
+                           sympy.sin(q[j]), sympy.cos(q[i] - q[j])]
+            out += [f * v[i] * v[j] for f in factors]
+        return out
+
+    def __repr__(self):
+        return f"Kinetic(coupled={self.coupled})"
+
+
+class Potential(Library):
+    """Potential terms of mechanics beyond polynomials: cos q_k (gravity on a rod), sin² q_k (a
+    centrifugal potential, cos² q_k being the same up to a constant) and q_j cos q_k for j ≠ k
+    (gravity on a mass at distance r along the angle φ: r cos φ).  2n + n(n − 1) terms.
+
+    Kept this small on purpose: every further function of a coordinate that is not an angle
+    (cos r, r cos r, sin r, …) is one more near-substitute for the polynomial part on noisy data,
+    and the support search then misses the sparse model (measured on the elastic pendulum at
+    1 % noise); sin and differences live in the ``trig`` tiers.
+    """
+
+    def _raw_terms(self, coordinates):
+        q, _ = _symbols(coordinates)
+        out = [sympy.cos(a) for a in q] + [sympy.sin(a) ** 2 for a in q]
+        return out + [a * sympy.cos(b) for a, b in itertools.permutations(q, 2)]
+
+    def __repr__(self):
+        return "Potential()"
+
+
+def _distance(a: Sequence[sympy.Symbol], b: Sequence[sympy.Symbol] | None = None) -> sympy.Expr:
+    """|a − b| (|a| without b) of two position vectors given as symbols."""
+    b = [0] * len(a) if b is None else b
+    return sympy.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+
+
+class Pairwise(Library):
+    """|r_i − r_j|^p for every pair of bodies named by the coordinates (``x1, y1, x2, y2``, see
+    :func:`discover.bodies.find_bodies`) and every power p in ``powers``: p = 2 is the polynomial
+    (x1 − x2)² + (y1 − y2)², so springs ½k(|r₁ − r₂| − ℓ)² = ½k(d² − 2ℓd + ℓ²) need p = 2 and 1,
+    gravity between bodies p = −1.  Empty when the coordinates name no bodies."""
+
+    def __init__(self, powers: Sequence[int] = (2, 1, -1)):
+        self.powers = tuple(powers)
+
+    def _raw_terms(self, coordinates):
+        bodies = [[sympy.Symbol(c) for c in b] for b in find_bodies(coordinates)]
+        return [_distance(a, b) ** p for a, b in itertools.combinations(bodies, 2) for p in self.powers]
+
+    def __repr__(self):
+        return f"Pairwise({self.powers})"
+
+
+class Particles(Library):
+    """Bodies that interact in pairs (coordinates naming bodies, :func:`discover.bodies.find_bodies`).
+
+    Point bodies in Cartesian coordinates: the kinetic energy Σ ½ m_b |ṙ_b|² has only squared
+    velocities, the potential depends on the bodies through their distances.  Terms: the
+    quadratic monomials of (q, q̇) that involve one body at most and no two of its velocity
+    components (x1 ẏ1 and x1 y1 stay; x1 x2, ẋ1 ẋ2, x1 ẋ2, ẋ1 ẏ1 do not; coordinates outside
+    the bodies keep all theirs), the pairwise terms |r_i − r_j|², |r_i − r_j|, 1/|r_i − r_j|
+    (:class:`Pairwise`) and |r_i|, 1/|r_i| of each body (a centre at the origin).  Leaving the
+    velocity products out matters: a free centre of mass makes the squared total momentum a
+    term whose Euler–Lagrange column vanishes on all data, which would leave the mixture of
+    Lagrangians undetermined.  Two bodies in the plane: 8 linear, 18 quadratic (x², y², x y,
+    x ẋ, x ẏ, y ẋ, y ẏ, ẋ², ẏ² per body), 3 pairwise and 4 central terms: 33.
+    """
+
+    def _raw_terms(self, coordinates):
+        bodies = find_bodies(coordinates)
+        owner = {c: k for k, b in enumerate(bodies) for c in b}
+        owner.update({velocity_name(c): k for c, k in list(owner.items())})
+        velocity = {velocity_name(c) for c in owner}
+        out = []
+        for t in Polynomial(2)._raw_terms(coordinates):
+            parts = [str(x) for x in t.free_symbols]
+            mine = {owner[x] for x in parts if x in owner}
+            if len(mine) > 1 or (len(parts) == 2 and set(parts) <= velocity):
+                continue  # two bodies, or two velocity components of one body
+            out.append(t)
+        out += Pairwise()._raw_terms(coordinates)
+        for b in bodies:
+            r = _distance([sympy.Symbol(c) for c in b])
+            out += [r, 1 / r]
+        return out
+
+    def __repr__(self):
+        return "Particles()"
 
 
 class Custom(Library):
@@ -192,98 +311,55 @@ def complexity(expr: sympy.Expr) -> tuple:
 
 
 # ----------------------------------------------------------------------------------------
-# a library bound to coordinates: torch values and Euler–Lagrange columns
-# ----------------------------------------------------------------------------------------
-class TermSet:
-    """A fixed list of SymPy terms over given coordinates, evaluated with torch."""
-
-    def __init__(self, terms: Sequence[sympy.Expr], coordinates: Sequence[str]):
-        self.exprs = list(terms)
-        self.coordinates = list(coordinates)
-        self.names = [str(e) for e in self.exprs]
-        q, v = _symbols(self.coordinates)
-        self._fn = sympy.lambdify(q + v, self.exprs, modules="torch")
-        self._term_fns: dict[int, Callable] = {}
-
-    def __len__(self):
-        return len(self.exprs)
-
-    def subset(self, idx: Sequence[int]) -> "TermSet":
-        return TermSet([self.exprs[i] for i in idx], self.coordinates)
-
-    def values(self, q: torch.Tensor, qdot: torch.Tensor) -> torch.Tensor:
-        """φ(q, q̇) for ONE state (1-D q, qdot) → (K,)."""
-        n = len(self.coordinates)
-        vals = self._fn(*[q[i] for i in range(n)], *[qdot[i] for i in range(n)])
-        return torch.stack([v if isinstance(v, torch.Tensor) else q.new_tensor(float(v)) + 0 * q[0] for v in vals])
-
-    def lagrangian(self, xi: torch.Tensor) -> Callable:
-        """L(q, q̇) = ξ·φ(q, q̇) for one state."""
-        return lambda q, qdot: (xi * self.values(q, qdot)).sum()
-
-    def term(self, k: int) -> Callable:
-        """φ_k(q, q̇) for one state, lambdified from its SymPy form (cached)."""
-        if k not in self._term_fns:
-            q, v = _symbols(self.coordinates)
-            g = sympy.lambdify(q + v, self.exprs[k], modules="torch")
-
-            def phi(qq, vv, g=g):
-                val = g(*qq.unbind(-1), *vv.unbind(-1))
-                zero = 0 * qq.sum(-1)  # anchors constants to the input's shape, dtype and device
-                return val + zero if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + zero
-
-            phi.batched = True  # one state (n,) or a batch (B, n)
-            self._term_fns[k] = phi
-        return self._term_fns[k]
-
-    def mass_force_columns(self, q, qdot, indices=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-term M_k = ∂²φ_k/∂q̇² (B, n, n, K) and f_k = ∂φ_k/∂q − C_k q̇ (B, n, K), for the
-        terms k in ``indices`` (all by default).
-
-        The Euler–Lagrange equations are linear in L, so for L = ξ·φ: M = Σ ξ_k M_k and
-        f = Σ ξ_k f_k.  Each term goes through the one engine on the whole batch (a loop over
-        terms, linear in their number; differentiating ξ·φ at once would cost K² here).
-        q, qdot: (B, n).
-        """
-        ks = range(len(self)) if indices is None else indices
-        parts = [mass_and_force(self.term(k), q, qdot) for k in ks]
-        return torch.stack([p[0] for p in parts], -1), torch.stack([p[1] for p in parts], -1)
-
-    def el_columns(self, q, qdot, qddot) -> torch.Tensor:
-        """Θ[b, i, k] = Euler–Lagrange residual (M_k q̈ − f_k)_i of term k at sample b: (B, n, K)."""
-        M, f = self.mass_force_columns(q, qdot)
-        return torch.einsum("bijk,bj->bik", M, qddot) - f
-
-    def gradient_columns(self, q, qdot) -> tuple[torch.Tensor, torch.Tensor]:
-        """(∂φ_k/∂q_i, ∂φ_k/∂q̇_i) as two (B, n, K) tensors (what the weak form needs)."""
-        parts = [lagrangian_gradients(self.term(k), q, qdot) for k in range(len(self))]
-        return torch.stack([p[0] for p in parts], -1), torch.stack([p[1] for p in parts], -1)
-
-    def velocity_hessian_mean(self, q, qdot, *, max_samples: int = 1000) -> torch.Tensor:
-        """(n, K): data mean of ∂²φ_k/∂q̇_i² (the normalization functionals)."""
-        step = max(1, q.shape[0] // max_samples)
-        M, _ = self.mass_force_columns(q[::step], qdot[::step])
-        return M.diagonal(dim1=1, dim2=2).mean(0).T
-
-# ----------------------------------------------------------------------------------------
 # the default search
 # ----------------------------------------------------------------------------------------
-def default_tiers(n_dof: int, *, max_terms: int = 400) -> list[tuple[str, Library]]:
+def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> list[tuple[str, Library]]:
     """Increasingly rich libraries for a user with no prior knowledge.
 
-    Every tier contains all quadratic monomials of (q, q̇); richer tiers add trig functions
-    (times q̇ products, as pendulums need), central-force terms, or higher polynomials.
-    Tiers larger than ``max_terms`` for this number of coordinates are left out.
+    ``coordinates``: the coordinate names, or just their number n (names are then unknown and
+    no bodies are detected).  The tiers, searched in this order until one fits exactly:
+
+    * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
+      :class:`Particles`, translation- and rotation-invariant pair potentials;
+    * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
+    * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
+    * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic (g = q_k, magnetic
+      terms) + :class:`Kinetic` factors (r² φ̇², sin²θ φ̇², ẋ θ̇ cos θ, θ̇₁ θ̇₂ cos(θ₁ − θ₂)) +
+      :class:`Potential` (cos q_k, sin² q_k, r cos φ) + :class:`Pairwise` distances when the
+      coordinates name bodies;
+    * ``polynomial`` — monomials of degree ≤ 4, at most quadratic in q̇;
+    * ``central`` (n ≥ 2) — quadratic + functions of |q| (Kepler);
+    * ``trig+polynomial`` — polynomial ∪ trig.
+
+    When the names give bodies and every coordinate belongs to one, the tiers of trigonometric
+    functions (trig, mechanics, trig+polynomial) are left out: Cartesian positions are not angles.
+
+    An exact tier comes before those that can only approximate its system (the search keeps
+    the first tier with a held-out error below :data:`discover.selection.EXACT`).  Sizes for
+    n = 1, 2, 3, 4 generic coordinates: quadratic 5, 14, 27, 44; trig 11, 50, 147, 344;
+    mechanics 7, 29, 66, 118; polynomial 11, 52, 154, 359; central –, 19, 32, 49;
+    trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 33.  Tiers larger
+    than ``max_terms`` for these coordinates are left out.
     """
+    if isinstance(coordinates, numbers.Integral):
+        names = [f"c{i}" for i in range(int(coordinates))]
+    else:
+        names = list(coordinates)
+    n = len(names)
+    bodies = find_bodies(names)
+    cartesian = bool(bodies) and sum(map(len, bodies)) == n
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
-    tiers = [
+    tiers = [("particles", Particles())] if bodies else []
+    tiers += [
         ("quadratic", quad),
         ("trig", quad + vel * Trig()),
+        ("mechanics", quad + Kinetic() + Potential() + Pairwise()),
         ("polynomial", Polynomial(4, max_velocity_degree=2)),
     ]
-    if n_dof >= 2:
+    if n >= 2:
         tiers.append(("central", quad + Radial()))
     tiers.append(("trig+polynomial", Polynomial(4, max_velocity_degree=2) + vel * Trig()))
-    coords = [f"c{i}" for i in range(n_dof)]
-    return [(name, lib) for name, lib in tiers if len(lib.terms(coords)) <= max_terms]
+    if cartesian:
+        tiers = [(name, lib) for name, lib in tiers if name not in ("trig", "mechanics", "trig+polynomial")]
+    return [(name, lib) for name, lib in tiers if len(lib.terms(names)) <= max_terms]

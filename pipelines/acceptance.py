@@ -37,6 +37,8 @@ import sympy
 SYSTEMS = {  # data file → reference system (default parameters, as in data/README.md)
     "harmonic_1d": "harmonic_1d", "harmonic_3d": "harmonic_3d", "magnetic_2d": "magnetic_2d",
     "pendulum": "pendulum", "double_pendulum": "double_pendulum", "kepler": "kepler", "chain_4": "chain_4",
+    "cart_pole": "cart_pole", "elastic_pendulum": "elastic_pendulum", "spherical_pendulum": "spherical_pendulum",
+    "bead_on_hoop": "bead_on_hoop", "spring_pair": "spring_pair",
 }
 
 

@@ -82,7 +82,8 @@ def _nonnegative(text):
 
 
 SYSTEM_NAMES = ("harmonic, harmonic_1d, harmonic_2d, harmonic_3d, magnetic_2d, magnetic_3d, pendulum, "
-                "double_pendulum, relativistic, kepler, chain, driven_oscillator")
+                "double_pendulum, relativistic, kepler, chain, driven_oscillator, elastic_pendulum, "
+                "spherical_pendulum, bead_on_hoop, cart_pole, spring_pair")
 
 
 def build_parser() -> argparse.ArgumentParser:

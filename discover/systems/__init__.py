@@ -14,8 +14,9 @@ from typing import Callable
 
 from .base import System
 from .oscillators import Chain, DrivenOscillator, HarmonicOscillator
-from .particles import Kepler, MagneticParticle, RelativisticParticle
+from .particles import Kepler, MagneticParticle, RelativisticParticle, SpringPair
 from .pendulums import DoublePendulum, Pendulum
+from .textbook import BeadOnHoop, CartPole, ElasticPendulum, SphericalPendulum
 
 __all__ = [
     "System",
@@ -27,6 +28,11 @@ __all__ = [
     "Kepler",
     "Chain",
     "DrivenOscillator",
+    "ElasticPendulum",
+    "SphericalPendulum",
+    "BeadOnHoop",
+    "CartPole",
+    "SpringPair",
     "SYSTEMS",
     "get_system",
 ]
@@ -46,6 +52,11 @@ SYSTEMS: dict[str, Callable[..., System]] = {
     "kepler": Kepler,
     "chain": Chain,
     "driven_oscillator": DrivenOscillator,
+    "elastic_pendulum": ElasticPendulum,
+    "spherical_pendulum": SphericalPendulum,
+    "bead_on_hoop": BeadOnHoop,
+    "cart_pole": CartPole,
+    "spring_pair": SpringPair,
 }
 
 

@@ -1,5 +1,6 @@
 """Particles in fields: a charge in a uniform magnetic field, a relativistic particle in a
-uniform field, and the Kepler problem — each with its closed-form motion."""
+uniform field, and the Kepler problem — each with its closed-form motion — and two bodies joined
+by a spring (simulated)."""
 from __future__ import annotations
 
 import numpy as np
@@ -170,3 +171,39 @@ class Kepler(System):
         q = f[..., None] * q0 + g[..., None] * qdot0
         qd = fd[..., None] * q0 + gd[..., None] * qdot0
         return q, qd
+
+
+class SpringPair(System):
+    """Two bodies in the plane joined by a spring of rest length ``l`` (no other forces);
+    coordinates ``x1, y1, x2, y2``.
+
+    ``L = ½ m1 (ẋ1² + ẏ1²) + ½ m2 (ẋ2² + ẏ2²) − ½ k (|r1 − r2| − l)²``.  Random states: the
+    bodies ``l`` × (0.7–1.3) apart in a random direction near the origin, spinning about their
+    centre of mass and vibrating along the spring; the centre of mass drifts slowly (≤ 0.2).
+    """
+
+    base_name = "spring_pair"
+    defaults = {"m1": 1.0, "m2": 1.5, "k": 10.0, "l": 1.0}
+    coordinates = ("x1", "y1", "x2", "y2")
+
+    def _validate(self):
+        _positive(self, "m1", "m2", "k", "l")
+
+    def _lagrangian(self, q, v, t, p):
+        x1, y1, x2, y2 = q
+        kinetic = p["m1"] * (v[0] ** 2 + v[1] ** 2) / 2 + p["m2"] * (v[2] ** 2 + v[3] ** 2) / 2
+        d = sympy.sqrt((x1 - x2) ** 2 + (y1 - y2) ** 2)
+        return kinetic - p["k"] * (d - p["l"]) ** 2 / 2
+
+    def sample_initial_states(self, n, rng=None):
+        g = _rng(rng)
+        m1, m2 = self.params["m1"], self.params["m2"]
+        w1, w2 = m2 / (m1 + m2), m1 / (m1 + m2)  # r1 = c + w1 d, r2 = c − w2 d with d = r1 − r2
+        ang = g.uniform(0, 2 * np.pi, n)
+        e = np.stack([np.cos(ang), np.sin(ang)], -1)
+        et = np.stack([-np.sin(ang), np.cos(ang)], -1)
+        d = self.params["l"] * g.uniform(0.7, 1.3, n)[:, None] * e
+        dd = g.uniform(-1.0, 1.0, n)[:, None] * e + g.uniform(-2.0, 2.0, n)[:, None] * et
+        c, cd = g.uniform(-0.5, 0.5, (n, 2)), g.uniform(-0.2, 0.2, (n, 2))
+        q = np.concatenate([c + w1 * d, c - w2 * d], -1)
+        return q, np.concatenate([cd + w1 * dd, cd - w2 * dd], -1)
