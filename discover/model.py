@@ -129,7 +129,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         self.period_ = typical_period(data.all)
         for p in train + val:  # the held-out check is weak (∫ψ q̈ = ∫ψ'' q) whatever the formulation
             p.tf = test_functions(p.t, overlap=0.75, period=self.period_)
-        tiers = [("user", self.library)] if self.library is not None else default_tiers(n, max_terms=self.max_terms)
+        tiers = [("user", self.library)] if self.library is not None else default_tiers(self.coordinates_, max_terms=self.max_terms)
         states = generic_states(*(_stack(data.all, a) for a in ("q", "qdot")), np.random.default_rng(self.seed),
                                 400, qddot=_stack(data.all, "qddot"), dtype=torch.float64)
         search = SupportSearch(force_friction=self.dissipation is True)

@@ -80,7 +80,7 @@ def build_library(args, coordinates):
 
     if args.library == "auto" and not args.terms:
         return None
-    tiers = dict(default_tiers(len(coordinates), max_terms=10**6))
+    tiers = dict(default_tiers(coordinates, max_terms=10**6))
     lib = None
     if args.library not in ("auto", "none"):
         if args.library not in tiers:
