@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["SingularMassMatrixError", "solve_accelerations"]
+__all__ = ["SingularMassMatrixError", "solve_accelerations", "solve_accelerations_masked"]
 
 
 class SingularMassMatrixError(ValueError):
@@ -53,14 +53,16 @@ def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool, structure: bool = True
         # (max/min of the Cholesky diagonal)² is a cheap lower bound of cond(M); written so that
         # NaN or inf anywhere in the factor counts as bad too
         bad = (info != 0) | ~(d.amax(-1) <= max_cond ** 0.5 * d.amin(-1))
-        if bool(bad.any()):
+        if check != "mask" and bool(bad.any()):
             _raise_singular(M, Q, Qd, int(torch.nonzero(bad)[0]))
     b = rhs * sign[:, None]
     if dense:
-        return torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1)
-    if k == 0:
-        return b / Ms.diagonal(dim1=-2, dim2=-1)
-    return _cholesky_solve_banded(factor, b, k)
+        x = torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1)
+    elif k == 0:
+        x = b / Ms.diagonal(dim1=-2, dim2=-1)
+    else:
+        x = _cholesky_solve_banded(factor, b, k)
+    return (x, bad) if check == "mask" else x
 
 
 def _raise_singular(M, Q, Qd, i: int):
@@ -164,3 +166,16 @@ def solve_accelerations(M, f, *, q=None, qdot=None, check: bool = True, max_cond
     Qds = qdot.reshape(-1, n) if qdot is not None else torch.full_like(fb, float("nan"))
     mc = max_condition if max_condition is not None else _max_condition(fb.dtype)
     return _solve_definite(Mb, fb, Qs, Qds, mc, check, structure).reshape(*lead, n)
+
+
+def solve_accelerations_masked(M, f, *, max_condition: float | None = None, structure: bool = True):
+    """(q̈, bad): like :func:`solve_accelerations`, but where M is singular or indefinite the
+    sample is flagged in ``bad`` (shape ``f.shape[:-1]``) instead of raising — for scoring many
+    candidate models in one batch, each judged on its own samples."""
+    n = f.shape[-1]
+    lead = f.shape[:-1]
+    Mb, fb = M.reshape(-1, n, n), f.reshape(-1, n)
+    nan = torch.full_like(fb, float("nan"))
+    mc = max_condition if max_condition is not None else _max_condition(fb.dtype)
+    x, bad = _solve_definite(Mb, fb, nan, nan, mc, "mask", structure)
+    return x.reshape(*lead, n), bad.reshape(lead)

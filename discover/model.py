@@ -25,7 +25,7 @@ from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _
 from .sparse import SupportSearch, independent_blocks
 from .symbolic import build_lagrangian, velocity_name
 from .units import rescale_prepared, to_user_units, unit_scales
-from .weak import test_functions, typical_period, weak_validation_error
+from .weak import test_functions, typical_period, weak_validation_error, weak_validation_errors
 
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "Prepared"]
 
@@ -257,20 +257,23 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         used = sorted({k for c in cands for k in c.support})
         position = {k: j for j, k in enumerate(used)}
         val_cols = [validation_columns(problem, p, used) for p in val]
+        X = np.zeros((len(cands), len(used)))
+        for i, c in enumerate(cands):
+            X[i, [position[k] for k in c.support]] = c.coef_full[list(c.support)]
+        errors = weak_validation_errors(val_cols, X, val)
         out = []
-        for c in cands:
+        for c, err in zip(cands, errors):
+            if math.isnan(err):
+                continue
             S = list(c.support)
             coef = c.coef_full[S]
-            err = weak_validation_error(val_cols, [position[k] for k in S], coef, val)
-            if err is None:
-                continue
             lib = [j for j, k in enumerate(S) if k < K]
             fr = [j for j, k in enumerate(S) if k in problem.friction]
             c.terms = [ts.exprs[S[j]] for j in lib]
             c.coef = coef[lib]
             c.damping = np.zeros(n)
             c.damping[[S[j] - K for j in fr]] = coef[fr]
-            c.val_error = err
+            c.val_error = float(err)
             c.mixed = sum(_mixed_velocity(e, self.coordinates_) for e in c.terms)
             out.append(c)
         return out

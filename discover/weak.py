@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .definite import SingularMassMatrixError, solve_accelerations
+from .definite import solve_accelerations_masked
 
-__all__ = ["TestFunctions", "test_functions", "typical_period", "weak_columns", "weak_acceleration_error", "weak_validation_error"]
+__all__ = ["TestFunctions", "test_functions", "typical_period", "weak_columns", "weak_acceleration_error", "weak_validation_error",
+           "weak_validation_errors", "weak_noise_floor"]
 
 
 @dataclass
@@ -126,18 +127,56 @@ def weak_validation_error(val_cols, S, coef: np.ndarray, val) -> float | None:
     val_cols: per trajectory the (M_k, f_k) term columns (:meth:`discover.library.TermSet.
     mass_force_columns`); S, coef: the candidate's support (indices into them) and coefficients;
     val: the trajectories (``q_obs`` and test functions ``tf``)."""
-    num = den = 0.0
+    K = val_cols[0][0].shape[-1] if val_cols else 0
+    X = np.zeros((1, K))
+    X[0, list(S)] = coef
+    err = weak_validation_errors(val_cols, X, val)[0]
+    return None if math.isnan(err) else float(err)
+
+
+#: most array elements of one batch of candidates' mass matrices (memory bound of the scoring)
+BATCH_ELEMENTS = 2 ** 23
+
+
+def weak_validation_errors(val_cols, X: np.ndarray, val) -> np.ndarray:
+    """:func:`weak_validation_error` of many candidate models at once: row c of ``X`` (C, K)
+    holds candidate c's coefficients on the K columns of ``val_cols`` (zero off its support).
+    Returns (C,) errors, NaN where the candidate's mass matrix is singular or indefinite on some
+    held-out state or its prediction is not finite.  M and f are linear in the coefficients, so
+    every candidate's q̈ comes from one batched solve (in chunks of candidates)."""
+    C = X.shape[0]
+    num, den, ok = np.zeros(C), 0.0, np.ones(C, bool)
+    if not val_cols:
+        return np.full(C, np.nan)
+    N, n = max(Mc.shape[0] for Mc, _ in val_cols), val_cols[0][0].shape[1]
+    chunk = max(1, BATCH_ELEMENTS // max(N * n * n, 1))
     for (Mc, fc), p in zip(val_cols, val):
-        xi = torch.as_tensor(coef, dtype=Mc.dtype)
-        M = Mc[..., S] @ xi
-        f = fc[..., S] @ xi
-        try:
-            pred = solve_accelerations(M, f, check=True)
-        except SingularMassMatrixError:
-            return None
-        pred = pred.detach().numpy()
-        if not np.all(np.isfinite(pred)):
-            return None
-        a, b = weak_acceleration_error(pred, p.q_obs, p.tf)
-        num, den = num + a, den + b
-    return math.sqrt(num / den) if den > 0 else None
+        ref = p.tf.ddpsi @ p.q_obs
+        den += float((ref**2).sum())
+        for a in range(0, C, chunk):
+            xi = torch.as_tensor(X[a:a + chunk], dtype=Mc.dtype)
+            M = torch.einsum("bijk,ck->cbij", Mc, xi)
+            f = torch.einsum("bik,ck->cbi", fc, xi)
+            pred, bad = solve_accelerations_masked(M, f)
+            pred = pred.detach().numpy()
+            good = ~bad.any(-1).numpy() & np.isfinite(pred).all((1, 2))
+            ok[a:a + chunk] &= good
+            diff = np.einsum("jb,cbi->cji", p.tf.psi, np.where(good[:, None, None], pred, 0.0)) - ref
+            num[a:a + chunk] += (diff**2).sum((1, 2))
+    return np.where(ok & (den > 0), np.sqrt(num / max(den, 1e-300)), np.nan)
+
+
+def weak_noise_floor(val) -> float:
+    """The relative weak acceleration error (:func:`weak_validation_error`) that white position
+    noise alone gives the true model: its residual ∫ψ q̈ − ∫ψ'' q_obs is −∫ψ'' ε, so
+    E‖·‖² = Σ σᵢ² ‖ψ''‖² per window and coordinate, with σ estimated per held-out trajectory
+    (:func:`discover.derivatives.estimate_noise`).  A lower bound in expectation: the prediction
+    at smoothed states adds its own error.  ``val``: prepared trajectories with test functions."""
+    from .derivatives import estimate_noise
+
+    num = den = 0.0
+    for p in val:
+        sigma = np.atleast_1d(estimate_noise(p.t, p.q_obs))
+        num += float((p.tf.ddpsi ** 2).sum()) * float(np.sum(sigma ** 2))
+        den += float(((p.tf.ddpsi @ p.q_obs) ** 2).sum())
+    return math.sqrt(num / den) if den > 0 else 0.0
