@@ -25,7 +25,7 @@ from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _
 from .sparse import SupportSearch, independent_blocks
 from .symbolic import build_lagrangian, velocity_name
 from .units import rescale_prepared, to_user_units, unit_scales
-from .weak import test_functions, typical_period, weak_validation_error, weak_validation_errors
+from .weak import test_functions, typical_period, weak_noise_floor, weak_validation_error, weak_validation_errors
 
 __all__ = ["SparseLagrangian", "FitFailedError", "load", "Prepared"]
 
@@ -33,6 +33,18 @@ __all__ = ["SparseLagrangian", "FitFailedError", "load", "Prepared"]
 #: digits, ~1e-12) and stage 2, the trajectory fit, runs by default (measured: 4e-5 on the IBM
 #: camera and MultiArm encoder recordings)
 MEASURED = 1e-8
+
+
+#: on noisy data, a tier whose best held-out weak error is within this factor of the error that
+#: the noise alone gives the true model (:func:`discover.weak.weak_noise_floor`) is consistent
+#: with the data (measured: true models at 0.88–1.22 × the floor on noisy pendulums, double
+#: pendulums, oscillators, chains, a charge in a magnetic field; the floor counts only the noise on
+#: the positions, not on the states the model is evaluated at)
+NOISE_CONSISTENT = 1.5
+#: once a tier is consistent with the noise, richer tiers are still searched while they have at
+#: most this many terms (look-alikes of the same size: cos x beside x⁴) and skipped above it (a
+#: search over hundreds of terms that cannot lower the error below the noise)
+SMALL_TIER = 60
 
 
 class FitFailedError(RuntimeError):
@@ -140,7 +152,15 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         if self.verbose:
             from tqdm import tqdm
             iterator = tqdm(tiers, desc="library tiers")
+        floor = weak_noise_floor(val) if self.relative_noise_ > MEASURED else 0.0
+        consistent = False
         for name, lib in iterator:
+            if consistent and self.library is None:
+                size = len(lib.terms(self.coordinates_))
+                if size > SMALL_TIER:
+                    self.tiers_.append({"tier": name, "terms": size, "best_val_error": math.nan, "candidates": 0,
+                                        "skipped": "a smaller tier is already consistent with the noise"})
+                    continue
             ts = lib.bind(self.coordinates_)
             check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), data.source)
             problem = form.build(ts, train, gauge_reduction(ts, states), friction=bool(self.dissipation))
@@ -154,6 +174,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
                                 "candidates": len(cands)})
             if best < EXACT:
                 break
+            consistent = consistent or best <= NOISE_CONSISTENT * floor
         if not results:
             raise FitFailedError(
                 "no library model fits: every candidate had a singular or indefinite mass matrix "

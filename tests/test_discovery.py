@@ -173,3 +173,17 @@ def test_qddot_refinement_returns_to_the_true_coefficients():
     assert r.loss_after < 1e-3 * r.loss_before
     assert r.coef[0] == pytest.approx(0.5, rel=1e-12)  # the normalization holds exactly
     assert r.coef[1] == pytest.approx(9.81, rel=1e-3)
+
+
+def test_noisy_fit_skips_large_tiers_once_a_small_one_is_consistent_with_the_noise():
+    """Two uncoupled oscillators with 2 % noise: the quadratic tier already fits to the noise, so
+    the large tiers beyond it are skipped (recorded), and the support is still the exact one."""
+    from discover.model import SMALL_TIER
+
+    _, data = simulate_set("harmonic_2d", n_traj=4, duration=8.0, noise_rel=0.02, seed=11)
+    m = SparseLagrangian(trajectory_fit=False).fit(data)
+    found = coefficients(m.lagrangian(digits=15), ["x", "y"])
+    assert set(found) == {"x**2", "y**2", "x_dot**2", "y_dot**2"}
+    skipped = [t for t in m.tiers_ if t.get("skipped")]
+    assert skipped and all(t["terms"] > SMALL_TIER for t in skipped)
+    assert m.tiers_[0]["tier"] == "quadratic" and not m.tiers_[0].get("skipped")

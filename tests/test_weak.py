@@ -5,6 +5,7 @@ import pytest
 import sympy
 import torch
 
+from discover.data import TrajectorySet
 from discover.library import TermSet
 from discover.weak import test_functions as make_test_functions
 from discover.weak import weak_acceleration_error, weak_columns
@@ -100,3 +101,28 @@ def test_weak_acceleration_error_measures_the_relative_error():
     for eps in (0.01, 0.1):
         num, den = weak_acceleration_error((1 + eps) * qdd[:, None], q[:, None], tf)
         assert np.sqrt(num / den) == pytest.approx(eps, rel=1e-5)
+
+
+def test_weak_noise_floor_matches_the_true_models_error_on_white_noise():
+    """The true model's held-out weak error on noisy positions is the noise's share −∫ψ''ε
+    (plus the smaller error of evaluating it at smoothed states): the floor sits just below."""
+    from discover.prepare import prepare
+    from discover.weak import test_functions, typical_period, weak_acceleration_error, weak_noise_floor
+
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 12, 0.01)
+    omega, sigma = 2.0, 0.01
+    pieces = []
+    for a, ph in zip(rng.uniform(0.5, 1.5, 4), rng.uniform(0, 2 * np.pi, 4)):
+        pieces.append(a * np.cos(omega * t + ph) + sigma * rng.normal(size=t.shape))
+    data = TrajectorySet.from_arrays(np.tile(t, 4), np.concatenate(pieces)[:, None], coordinates=["x"],
+                                     traj=np.repeat(np.arange(4), len(t)))
+    prep = prepare(data)
+    period = typical_period(prep.all)
+    num = den = 0.0
+    for p in prep.all:
+        p.tf = test_functions(p.t, overlap=0.75, period=period)
+        a, b = weak_acceleration_error(-omega**2 * p.q, p.q_obs, p.tf)  # the true q̈ at the data states
+        num, den = num + a, den + b
+    floor = weak_noise_floor(prep.all)
+    assert 0.6 < floor / np.sqrt(num / den) <= 1.05
