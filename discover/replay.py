@@ -20,7 +20,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
-from .definite import _max_condition, _solve_definite
+from .definite import _max_condition, _planned_solve, _raise_singular, _solve_definite, _solve_plan
 from .mechanics import DEFAULT_CHUNK, _force, _prepare, as_torch_lagrangian, mass_and_force
 
 __all__ = ["record", "Replayed"]
@@ -87,10 +87,14 @@ class _Recorder(TorchDispatchMode):
         return out
 
 
-def record(fn, *inputs):
+def record(fn, *inputs, compile: str = "jit"):
     """``(result, replay)``: ``fn(*inputs)`` (tensors in, a tensor or tuple of tensors out) run
     once, and a function that replays its tensor operations on new inputs of the same shape,
-    dtype and device.  Raises :class:`NotReplayable` when the operations depend on values."""
+    dtype and device.  Raises :class:`NotReplayable` when the operations depend on values.
+
+    ``compile``: ``"jit"`` (``torch.jit.trace``: one TorchScript graph, milliseconds to build),
+    ``"inductor"`` (``torch.compile``: the operations fused into generated C++ loops; seconds to
+    minutes to build, needs a C++ compiler) or ``"none"`` (the operations replayed in Python)."""
     rec = _Recorder(inputs)
     with rec:
         result = fn(*inputs)
@@ -114,6 +118,12 @@ def record(fn, *inputs):
             vals.append(tree_flatten(func(*tree_map(get, a), **tree_map(get, kw)))[0])
         return tree_unflatten([get(r) for r in out_refs], out_spec)
 
+    if compile == "none":
+        return result, replay
+    if compile == "inductor":
+        return result, torch.compile(replay, fullgraph=True, dynamic=False)
+    if compile != "jit":
+        raise ValueError(f"compile must be 'jit', 'inductor' or 'none', got {compile!r}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         compiled = torch.jit.trace(replay, tuple(inputs), check_trace=False)
@@ -123,42 +133,55 @@ def record(fn, *inputs):
 
 class Replayed:
     """q̈ of a fixed ``L`` (and Rayleigh function ``dissipation``) like
-    :func:`discover.mechanics.accelerations`, with the derivative graph recorded once per batch
-    shape, dtype and device and replayed after (:func:`record`); the definite solve and its
-    singular-M check run as usual.  For many calls on one model (rollouts).  The engine runs
-    instead where a graph is needed (inputs or parameters of L that require grad), inside
-    torch.func transforms, for batches above one engine chunk, or where L cannot be recorded.
-    L must not change (its coefficients are recorded as constants)."""
+    :func:`discover.mechanics.accelerations`, with the derivative graph and the definite solve
+    recorded once per batch shape, dtype and device (and per plan of the solve: the band of M
+    and its sign, read off every call's M as the engine does) and replayed after
+    (:func:`record`); the singular-M check as in the engine.  For many calls on one model
+    (rollouts, benchmarks).  The engine runs instead where a graph is needed (inputs or
+    parameters of L that require grad), inside torch.func transforms, for batches above one
+    engine chunk, or where L cannot be recorded.  L must not change (its coefficients are
+    recorded as constants).  ``compile``: see :func:`record`."""
 
     def __init__(self, L, *, coordinates=None, dissipation=None, check: bool = True,
-                 max_condition: float | None = None, structure: bool = True):
+                 max_condition: float | None = None, structure: bool = True, compile: str = "jit"):
         self.L = as_torch_lagrangian(L, coordinates=coordinates)[0]
         self.dissipation = None if dissipation is None else as_torch_lagrangian(dissipation, coordinates=coordinates)[0]
-        self.check, self.max_condition, self.structure = check, max_condition, structure
+        self.check, self.max_condition, self.structure, self.compile = check, max_condition, structure, compile
         self._fns: dict = {}
+
+    def _replayed(self, key, eager, inputs):
+        """eager(*inputs), from its recording when there is one (made on the first call)."""
+        fn = self._fns.get(key, False)
+        if fn is None:
+            return eager(*inputs)
+        if fn is not False:
+            return fn(*inputs)
+        try:
+            result, compiled = record(eager, *inputs, compile=self.compile)
+        except NotReplayable:
+            self._fns[key] = None
+            return eager(*inputs)
+        # a graph to L's parameters cannot be replayed; the replay must give the engine's numbers
+        same = (torch.equal if self.compile == "jit" else lambda a, b: torch.allclose(a, b, rtol=1e-12, atol=0))
+        ok = not any(r.requires_grad for r in result) and all(
+            same(a, b) for a, b in zip(compiled(*inputs), result))
+        self._fns[key] = compiled if ok else None
+        return result
+
+    def _direct(self, inputs) -> bool:
+        """Whether the engine must run as is: a graph is needed, a transform is active, or the
+        batch is above one engine chunk."""
+        return ((torch.is_grad_enabled() and any(x.requires_grad for x in inputs))
+                or torch._C._functorch.maybe_current_level() is not None or inputs[0].shape[0] > DEFAULT_CHUNK)
 
     def mass_and_force(self, Q, Qd, T=None):
         """(M, f) on flattened (B, n) states (T: (B,) or None), replayed when possible."""
-        key = (tuple(Q.shape), Q.dtype, Q.device, None if T is None else tuple(T.shape))
-        fn = self._fns.get(key, False)
-        eager = lambda *xs: mass_and_force(self.L, *xs, chunk_size=None,
-                                           dissipation=self.dissipation)
         inputs = (Q, Qd) if T is None else (Q, Qd, T)
-        needs_graph = torch.is_grad_enabled() and any(x.requires_grad for x in inputs)
-        if needs_graph or torch._C._functorch.maybe_current_level() is not None or Q.shape[0] > DEFAULT_CHUNK:
+        eager = lambda *xs: mass_and_force(self.L, *xs, chunk_size=None, dissipation=self.dissipation)
+        if self._direct(inputs):
             return eager(*inputs)
-        if fn is False:
-            try:
-                result, compiled = record(eager, *inputs)
-            except NotReplayable:
-                self._fns[key] = None
-                return eager(*inputs)
-            # a graph to L's parameters cannot be replayed; the replay must give the engine's numbers
-            ok = not any(r.requires_grad for r in result) and all(
-                torch.equal(a, b) for a, b in zip(compiled(*inputs), result))
-            self._fns[key] = compiled if ok else None
-            return result
-        return eager(*inputs) if fn is None else fn(*inputs)
+        key = ("mf", tuple(Q.shape), Q.dtype, Q.device, None if T is None else tuple(T.shape))
+        return self._replayed(key, eager, inputs)
 
     def __call__(self, q, qdot, t=None, force=None):
         _, Q, Qd, T, lead = _prepare(self.L, q, qdot, t, None)
@@ -167,4 +190,12 @@ class Replayed:
         if F is not None:
             rhs = rhs + F
         mc = self.max_condition if self.max_condition is not None else _max_condition(Q.dtype)
-        return _solve_definite(M, rhs, Q, Qd, mc, self.check, self.structure).reshape(*lead, Q.shape[-1])
+        if self._direct((M, rhs)):
+            x = _solve_definite(M, rhs, Q, Qd, mc, self.check, self.structure)
+        else:
+            flip, k = _solve_plan(M, self.structure)
+            key = ("solve", tuple(M.shape), M.dtype, M.device, flip, k)
+            x, bad = self._replayed(key, lambda A, b: _planned_solve(A, b, flip, k, mc), (M, rhs))
+            if self.check and bool(bad.any()):
+                _raise_singular(M, Q, Qd, int(torch.nonzero(bad)[0]))
+        return x.reshape(*lead, Q.shape[-1])
