@@ -101,6 +101,8 @@ def record(fn, *inputs, compile: str = "jit"):
     flat_out, out_spec = tree_flatten(result)
     out_refs = [rec.ref(t) for t in flat_out]
     ops, consts = rec.ops, rec.consts
+    if any(t.requires_grad for t in flat_out + consts if isinstance(t, torch.Tensor)):
+        raise NotReplayable("the result depends on tensors that require grad (parameters of L)")
 
     def replay(*xs):
         vals: list = []
