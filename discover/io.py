@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["FittedModel", "NotFittedError", "save", "load", "read_fields", "LAGRANGIAN_JSON"]
+__all__ = ["FittedModel", "save", "load", "read_fields", "LAGRANGIAN_JSON"]
 
 #: the model's fields, by the results contract of DESIGN.md
 LAGRANGIAN_JSON = "lagrangian.json"
