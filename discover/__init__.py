@@ -9,7 +9,8 @@ How a CSV becomes a Lagrangian (each module one job, imports flowing down this l
   (``prepare() → PreparedData``, kept by the fitted models);
 - ``units`` — internal units for data far from order one, and back;
 - ``mechanics`` — the one Euler–Lagrange implementation (q̈, M and f, residuals, energy; friction
-  and known forces), ``definite`` — the definite solve, ``integrate`` — rollouts;
+  and known forces), ``definite`` — the definite solve, ``replay`` — the engine's operations recorded
+  once per model and batch shape and replayed (rollouts, benchmarks), ``integrate`` — rollouts;
 - ``library`` — candidate terms (SymPy + torch from one definition);
 - ``formulations/`` — strong and weak forms build the regression problem (Θ, normalization rows,
   friction block, known force); ``formulations.trajectory`` — stage 2, maximum likelihood on the

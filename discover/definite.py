@@ -32,13 +32,32 @@ def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool, structure: bool = True
     a small M (n ≤ :data:`SMALL_N`) is factored by tensor arithmetic over the batch; otherwise,
     and always without ``structure``, by LAPACK's batched Cholesky.
     """
+    flip, k = _solve_plan(M, structure)
+    x, bad = _planned_solve(M, rhs, flip, k, max_cond)
+    if check and bool(bad.any()):
+        _raise_singular(M, Q, Qd, int(torch.nonzero(bad)[0]))
+    return x
+
+
+def _solve_plan(M, structure: bool = True) -> tuple[bool, int]:
+    """What :func:`_solve_definite` reads off the values of M: whether some sample's M is
+    negative definite (flip its sign), and the lower bandwidth k to factor with."""
     n = M.shape[-1]
     # inside torch.func transforms (vmapped ensembles) nothing may depend on the values of M
-    transformed = torch._C._functorch.maybe_current_level() is not None
+    if torch._C._functorch.maybe_current_level() is not None:
+        return True, n - 1
+    flip = bool((M.diagonal(dim1=-2, dim2=-1).sum(-1) < 0).any())
+    return flip, (n - 1 if not (structure or n <= SMALL_N) else _bandwidth(M))
+
+
+def _planned_solve(M, rhs, flip: bool, k: int, max_cond):
+    """(x, bad): M x = rhs solved with the plan of :func:`_solve_plan` (tensor operations only),
+    and where M is singular or indefinite.  (max/min of the Cholesky diagonal)² is a cheap lower
+    bound of cond(M); written so that NaN or inf anywhere in the factor counts as bad too."""
+    n = M.shape[-1]
     negative = M.diagonal(dim1=-2, dim2=-1).sum(-1) < 0
     sign = torch.where(negative, -1.0, 1.0).to(M.dtype)
-    Ms = M * sign[:, None, None] if transformed or bool(negative.any()) else M
-    k = n - 1 if transformed or not (structure or n <= SMALL_N) else _bandwidth(Ms)
+    Ms = M * sign[:, None, None] if flip else M
     dense = k > MAX_BAND and n > SMALL_N
     if dense:
         chol, info = torch.linalg.cholesky_ex(Ms)
@@ -49,20 +68,13 @@ def _solve_definite(M, rhs, Q, Qd, max_cond, check: bool, structure: bool = True
         d = s.abs().sqrt()
     else:
         factor, d, info = _cholesky_banded(Ms, k)
-    if check:
-        # (max/min of the Cholesky diagonal)² is a cheap lower bound of cond(M); written so that
-        # NaN or inf anywhere in the factor counts as bad too
-        bad = (info != 0) | ~(d.amax(-1) <= max_cond ** 0.5 * d.amin(-1))
-        if check != "mask" and bool(bad.any()):
-            _raise_singular(M, Q, Qd, int(torch.nonzero(bad)[0]))
+    bad = (info != 0) | ~(d.amax(-1) <= max_cond ** 0.5 * d.amin(-1))
     b = rhs * sign[:, None]
     if dense:
-        x = torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1)
-    elif k == 0:
-        x = b / Ms.diagonal(dim1=-2, dim2=-1)
-    else:
-        x = _cholesky_solve_banded(factor, b, k)
-    return (x, bad) if check == "mask" else x
+        return torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1), bad
+    if k == 0:
+        return b / Ms.diagonal(dim1=-2, dim2=-1), bad
+    return _cholesky_solve_banded(factor, b, k), bad
 
 
 def _raise_singular(M, Q, Qd, i: int):
@@ -175,7 +187,7 @@ def solve_accelerations_masked(M, f, *, max_condition: float | None = None, stru
     n = f.shape[-1]
     lead = f.shape[:-1]
     Mb, fb = M.reshape(-1, n, n), f.reshape(-1, n)
-    nan = torch.full_like(fb, float("nan"))
     mc = max_condition if max_condition is not None else _max_condition(fb.dtype)
-    x, bad = _solve_definite(Mb, fb, nan, nan, mc, "mask", structure)
+    flip, k = _solve_plan(Mb, structure)
+    x, bad = _planned_solve(Mb, fb, flip, k, mc)
     return x.reshape(*lead, n), bad.reshape(lead)

@@ -29,6 +29,12 @@ import torch
 from torch.func import vmap
 
 from .mechanics import SingularMassMatrixError, accelerations, energy, lagrangian_gradients
+from .replay import Replayed
+
+#: q̈ evaluations per step of the explicit methods, and the number of them from which a rollout
+#: records the engine's derivative graph once and replays it (recording costs tens of milliseconds)
+CALLS_PER_STEP = {"euler": 1, "rk4": 4}
+REPLAY_CALLS = 64
 
 __all__ = ["Rollout", "rollout", "METHODS", "Euler", "RK4", "Variational", "ConvergenceError"]
 
@@ -384,7 +390,13 @@ def rollout(
         raise ValueError("t must be strictly increasing (or strictly decreasing)")
 
     if acceleration is None and f is not None:
+        # many calls on one model and batch shape: the engine's derivative graph is recorded once
+        # and replayed (same operations, same numbers; the engine itself where that cannot be done)
+        engine = Replayed(f) if (t.numel() - 1) * substeps * CALLS_PER_STEP.get(method, 0) >= REPLAY_CALLS else None
+
         def acceleration(q, qd, tt):
+            if engine is not None:
+                return engine(q, qd, tt if timed else None)
             return accelerations(f, q, qd, tt if timed else None)
 
     solver = solver_cls(acceleration, field=field, lagrangian=f, time_dependent=timed, **(options or {}))

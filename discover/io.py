@@ -1,9 +1,11 @@
 """A fitted model's inputs and outputs: the base class of the fitted models, and the one writer
 and reader of their files.
 
-:class:`FittedModel` (scikit-learn's ``BaseEstimator``: ``get_params``, ``clone``) gives the sparse
-and the MLP models one numpy/torch adapter, one not-fitted error (scikit-learn's
-``NotFittedError``, saying to call ``fit`` first) and ``to_dict``/``save``/``load``.
+:class:`FittedModel` (scikit-learn's estimator conventions: ``get_params``, ``set_params``, so
+that ``sklearn.base.clone`` works) gives the sparse and the MLP models one numpy/torch adapter, one
+not-fitted error (scikit-learn's ``NotFittedError``, saying to call ``fit`` first) and
+``to_dict``/``save``/``load``.  scikit-learn itself is imported only to raise that error (importing
+it costs about half a second, more than a small fit).
 
 A saved model is a folder: ``lagrangian.json`` (the model's :meth:`FittedModel.to_dict`, plus
 whatever a pipeline adds: metrics, command, warnings) and, for models without a closed form,
@@ -20,15 +22,14 @@ name (``class SparseLagrangian(FittedModel, kind="sparse")``), and ``load`` find
 """
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
-__all__ = ["FittedModel", "NotFittedError", "save", "load", "read_fields", "LAGRANGIAN_JSON"]
+__all__ = ["FittedModel", "save", "load", "read_fields", "LAGRANGIAN_JSON"]
 
 #: the model's fields, by the results contract of DESIGN.md
 LAGRANGIAN_JSON = "lagrangian.json"
@@ -37,7 +38,15 @@ _CLASSES: dict[str, type] = {}  # registered fitted-model classes, by name
 _BY_KIND: dict[str, type] = {}  # the first class registered for each kind of lagrangian.json
 
 
-class FittedModel(BaseEstimator):
+def __getattr__(name):
+    if name == "NotFittedError":  # scikit-learn's, imported when asked for
+        from sklearn.exceptions import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class FittedModel:
     """Base of the models users fit: ``__init__`` stores its arguments as given (so
     ``sklearn.base.clone`` and ``get_params`` work), ``fit`` sets attributes ending in ``_``.
 
@@ -57,10 +66,56 @@ class FittedModel(BaseEstimator):
             _CLASSES[cls.__name__] = cls
             _BY_KIND.setdefault(kind, cls)
 
+    # -- scikit-learn's parameter conventions -------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The arguments of ``__init__`` (each stored as an attribute of the same name)."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        return sorted(p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The ``__init__`` arguments as stored; ``deep`` adds ``name__key`` entries for
+        arguments that have parameters themselves."""
+        out = {}
+        for name in self._param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params) -> "FittedModel":
+        """Set ``__init__`` arguments (``name__key`` reaches into an argument's own)."""
+        names = self._param_names()
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in names:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {names}")
+            if sub:
+                getattr(self, name).set_params(**{sub: value})
+            else:
+                setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = []
+        for name in self._param_names():
+            value, default = getattr(self, name, None), defaults.get(name, inspect.Parameter.empty)
+            try:
+                same = value is default or bool(value == default)
+            except Exception:  # noqa: BLE001 - arrays and other values without one truth value
+                same = False
+            if not same:
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     # -- not fitted ------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         """Raise scikit-learn's ``NotFittedError`` unless the model was fitted or loaded."""
         if not hasattr(self, self._fitted_attribute):
+            from sklearn.exceptions import NotFittedError
+
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(data) first, "
                                  "or load a saved model with discover.load(DIR)")
 

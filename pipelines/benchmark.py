@@ -5,7 +5,9 @@
 (a) q̈ throughput (samples/s) of three ways to evaluate the Euler–Lagrange equations of the
 same Lagrangian, on the double pendulum (several batch sizes) and the chain of n masses with a
 state-dependent mass matrix (``chain`` with alpha > 0), float64 and float32:
-  * engine   — ``discover.accelerations`` (torch.func: vmap + jacrev, Cholesky solve);
+  * engine   — ``discover.accelerations`` (reverse-mode autograd, definite solve);
+  * replayed — the same operations recorded once and replayed (``discover.replay.Replayed``),
+               and, for one case, compiled by ``torch.compile`` (``--compiled-batch``);
   * naive    — BASELINE: the engine's ``rows="loop"`` mode, one ``torch.autograd.grad`` call per
                component i for row i of M and C (n backward passes), ``torch.linalg.solve``;
   * lambdified — M, C, ∂L/∂q derived once by SymPy from the system's SymPy Lagrangian,
@@ -45,6 +47,8 @@ def build_parser():
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     ap.add_argument("--lnn-batch", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--compiled-batch", type=int, default=10_000,
+                    help="double-pendulum batch for the torch.compile (inductor) step; 0 skips it (10000)")
     ap.add_argument("--budget", type=float, default=1.0,
                     help="max seconds for one call of the slowest method; larger batches are cut by 10× (1.0)")
     ap.add_argument("--dts", type=float, nargs="+", default=[0.2, 0.1, 0.05, 0.025, 0.0125])
@@ -69,7 +73,7 @@ def build_parser():
 
 QUICK = dict(dp_batches=[100], chain_n=[2], chain_batch=100, lnn_batch=100, repeats=1, dts=[0.1, 0.05],
              horizon=0.1, conv_states=1, energy_steps=10, energy_dt=0.05, energy_states=2, rollout_steps=2,
-             rollout_batches=[4], load_retries=0, one_thread_batches=[])
+             rollout_batches=[4], load_retries=0, one_thread_batches=[], compiled_batch=0)
 
 
 def main(argv=None) -> int:
@@ -100,7 +104,7 @@ def main(argv=None) -> int:
            "load": {}, "args": vars(args), "command": command}
     from discover.reports import atomic_results_dir
     from discover.studies.benchmark import (
-        bench_case, bench_lnn, convergence_study, energy_study, rollout_timing, uptime_line, wait_for_load)
+        bench_case, bench_compiled, bench_lnn, convergence_study, energy_study, rollout_timing, uptime_line, wait_for_load)
     from discover.reports.benchmark_report import plots, write_report
 
     with atomic_results_dir(out) as tmp:
@@ -127,6 +131,7 @@ def main(argv=None) -> int:
                 rows.append(bench_case(chain, args.chain_batch, dtypes[d], max(1, min(args.repeats, 3)),
                                        args.budget, rng, log))
         res["throughput"] = rows
+        res["compiled"] = bench_compiled(args.compiled_batch, args.repeats, rng, log) if args.compiled_batch else None
         res["lnn"] = bench_lnn(args.lnn_batch, args.repeats, log)
         res["rollout"] = rollout_timing(args.rollout_steps, args.rollout_batches, rng, log)
         res["load"]["after timings"] = {"uptime": uptime_line(), "load1": os.getloadavg()[0], "waited_s": 0}

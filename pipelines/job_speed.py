@@ -79,9 +79,15 @@ def main(argv=None) -> int:
                 theirs.append(wall([sys.executable, str(job), csv]))
             rows.append((csv, statistics.median(ours), statistics.median(theirs)))
             print(f"{csv}: discover {rows[-1][1]:.1f} s, pysindy {rows[-1][2]:.1f} s", file=sys.stderr)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import discover"], cwd=ROOT, check=True)
-        import_s = time.perf_counter() - t0
+        imports = {}
+        for what in ("torch", "discover"):
+            walls = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-P", "-c", f"import {what}"], cwd=ROOT, check=True)
+                walls.append(time.perf_counter() - t0)
+            imports[what] = statistics.median(walls)
+        load = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
     lines = ["# The main job beside pysindy", "", f"Command: `{command}`", "",
              f"Whole-process wall time, median of {args.repeats} alternating runs, {os.cpu_count()} CPUs. "
@@ -91,7 +97,11 @@ def main(argv=None) -> int:
              "this compares the jobs a user runs, not the answers.", "",
              "| CSV | discover [s] | pysindy [s] | ratio |", "|---|---|---|---|"]
     lines += [f"| `{c}` | {a:.1f} | {b:.1f} | {a / b:.1f}× |" for c, a, b in rows]
-    lines += ["", f"`python -c \"import discover\"` alone: {import_s:.1f} s (torch is most of it).", ""]
+    lines += ["", f"`python -c \"import discover\"` alone: {imports['discover']:.1f} s, of which `import torch` "
+              f"{imports['torch']:.1f} s (medians of {args.repeats}).  The double-pendulum row is `make demo` less "
+              "its progress messages.", "",
+              f"1-min load average at the end of the runs: {load[0]:.2f} (other processes share these CPUs; "
+              "discover's and pysindy's runs alternate, so load hits both alike).", ""]
     (args.out / "report.md").write_text("\n".join(lines))
     print(f"{args.out / 'report.md'}")
     return 0

@@ -16,7 +16,7 @@ def plots(tmp, res):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"engine": "C0", "naive": "C3", "lambdified": "C2"}
+    colors = {"engine": "C0", "replayed": "C1", "naive": "C3", "lambdified": "C2"}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, (key, xkey, title) in zip(axes, (("double_pendulum", "batch", "double pendulum: q̈ throughput"),
                                                ("chain", "n_dof", "chain (alpha=0.1), batch ≤ 1e4"))):
@@ -86,10 +86,12 @@ def reading(res, args):
     main_thr = res["env"]["threads"]
     tp = [r for r in res["throughput"] if r["threads"] == main_thr]
     eng = [r["ratio_engine_over_lambdified"] for r in tp]
+    rep = [r["ratio_replayed_over_lambdified"] for r in tp]
     nai_beats = sum(r["naive_samples_per_s"] > r["engine_samples_per_s"] for r in tp)
     out.append(f"- Over all {len(tp)} throughput cases at {main_thr} threads the engine runs at "
                f"{min(eng):.3g}–{max(eng):.3g} × the speed of the lambdified SymPy equations "
-               f"(median {np.median(eng):.2g}); the naive per-component loop beats the engine in {nai_beats} of them.")
+               f"(median {np.median(eng):.2g}), replayed at {min(rep):.3g}–{max(rep):.3g} × (median "
+               f"{np.median(rep):.2g}); the naive per-component loop beats the engine in {nai_beats} of them.")
     one = [r for r in res["throughput"] if r["threads"] == 1 != main_thr]
     for r in one:
         twin = next((x for x in tp if x["system"] == r["system"] and x["batch"] == r["batch"]
@@ -146,9 +148,25 @@ def write_report(tmp, command, res, args):
                      f"{r64['ratio_engine_over_lambdified']:.2f} (float64)"
                      + (f", {r32['ratio_engine_over_lambdified']:.2f} (float32)" if r32 else "")
                      + f"** (target ≥ 0.5: {'met' if r64['ratio_engine_over_lambdified'] >= 0.5 else 'NOT met'} in float64).")
+        lines.append(f"- **Same, replayed (the engine's operations recorded once, replayed as one TorchScript graph): "
+                     f"{r64['ratio_replayed_over_lambdified']:.2f} (float64)"
+                     + (f", {r32['ratio_replayed_over_lambdified']:.2f} (float32)" if r32 else "")
+                     + f"**; recording took {r64['record_s'] * 1e3:.0f} ms; max |Δq̈| replayed vs engine "
+                       f"{r64['max_abs_dqddot_replayed_vs_engine']:.2g}.")
+    comp = res.get("compiled")
+    if comp and "error" not in comp:
+        lines.append(f"- Double pendulum, batch {comp['batch']}, float64, what each step buys (× lambdified "
+                     f"throughput): engine {comp['ratio_engine_over_lambdified']:.2f}, replayed "
+                     f"{comp['ratio_replayed_over_lambdified']:.2f}, compiled by torch.compile (inductor) "
+                     f"{comp['ratio_compiled_over_lambdified']:.2f} (build {comp['build_s']:.0f} s, once per model "
+                     f"and batch shape; max |Δq̈| vs engine {comp['max_abs_dqddot_compiled_vs_engine']:.2g}).")
+    elif comp:
+        lines.append(f"- torch.compile step: failed here ({comp['error']}).")
     for b, r in sorted(one.items()):
-        lines.append(f"- Same, ONE torch thread, batch {b}, float64: engine/lambdified {r['ratio_engine_over_lambdified']:.2f} "
-                     f"(engine {r['engine_samples_per_s']:.3g} q̈/s; lambdified {r['lambdified_samples_per_s']:.3g} q̈/s).")
+        lines.append(f"- Same, ONE torch thread, batch {b}, float64: engine/lambdified {r['ratio_engine_over_lambdified']:.2f}, "
+                     f"replayed/lambdified {r['ratio_replayed_over_lambdified']:.2f} "
+                     f"(engine {r['engine_samples_per_s']:.3g} q̈/s; replayed {r['replayed_samples_per_s']:.3g} q̈/s; "
+                     f"lambdified {r['lambdified_samples_per_s']:.3g} q̈/s).")
     worst = max(r["max_abs_dqddot_engine_vs_sympy"] for r in tp if r["dtype"] == "float64")
     lines.append(f"- Max |Δq̈| engine vs SymPy-derived equations, all float64 cases: {worst:.2g}.")
     lnn = res["lnn"]
@@ -160,22 +178,26 @@ def write_report(tmp, command, res, args):
 
     lines.append("\n## (a) q̈ throughput\n")
     lines.append(METHODS_TEXT.format(budget=args.budget))
-    lines.append("| system | n | batch | dtype | threads | engine q̈/s | naive q̈/s | lambdified q̈/s | engine/lamb. | naive/lamb. "
-                 "| max|Δq̈| engine | max|Δq̈| naive | max|q̈| | SymPy derive s |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("| system | n | batch | dtype | threads | engine q̈/s | replayed q̈/s | naive q̈/s | lambdified q̈/s "
+                 "| engine/lamb. | replayed/lamb. | naive/lamb. "
+                 "| max|Δq̈| engine | max|Δq̈| naive | max|q̈| | SymPy derive s | record s |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in tp:
         lines.append(f"| {r['system']} | {r['n_dof']} | {r['batch']} | {r['dtype']} | {r['threads']} | {r['engine_samples_per_s']:.3g} | "
+                     f"{r['replayed_samples_per_s']:.3g} | "
                      f"{r['naive_samples_per_s']:.3g} | {r['lambdified_samples_per_s']:.3g} | "
-                     f"{r['ratio_engine_over_lambdified']:.2f} | {r['ratio_naive_over_lambdified']:.2f} | "
+                     f"{r['ratio_engine_over_lambdified']:.2f} | {r['ratio_replayed_over_lambdified']:.2f} | "
+                     f"{r['ratio_naive_over_lambdified']:.2f} | "
                      f"{r['max_abs_dqddot_engine_vs_sympy']:.2g} | {r['max_abs_dqddot_naive_vs_sympy']:.2g} | "
-                     f"{r['max_abs_qddot']:.3g} | {r['sympy_derive_s']:.2f} |")
+                     f"{r['max_abs_qddot']:.3g} | {r['sympy_derive_s']:.2f} | {r['record_s']:.2f} |")
     lines.append("\n![throughput](throughput.png)\n" if not args.no_plots else "")
     lines.append(f"LNN: `LagrangianNet(2, (128, 128), softplus)` float32, batch {lnn['batch']}, weights frozen: "
                  f"engine {lnn['engine_samples_per_s']:.3g} q̈/s ({lnn['engine_s'] * 1e3:.1f} ms/batch), naive "
                  f"{lnn['naive_samples_per_s']:.3g} q̈/s; max |Δq̈| engine vs naive {lnn['max_abs_dqddot_engine_vs_naive']:.2g}.\n")
     if res["rollout"]:
         lines.append("End to end: RK4 rollouts of the double pendulum (dt = 0.01), q̈ from the engine "
-                     "(`rollout(system, ...)`) vs from the lambdified equations (`acceleration=`):\n")
+                     "(`rollout(system, ...)`, which replays the engine's recorded operations from "
+                     "`discover.integrate.REPLAY_CALLS` q̈ calls on) vs from the lambdified equations (`acceleration=`):\n")
         lines.append("| batch | steps | engine s | lambdified s | engine/lamb. speed | max |Δq| |")
         lines.append("|---|---|---|---|---|---|")
         for r in res["rollout"]:

@@ -66,7 +66,11 @@ def time_interleaved(fns: dict, repeats: int) -> dict:
 METHODS_TEXT = (
     "Methods: **engine** = `discover.accelerations` (reverse-mode autograd of the batch-summed L, all rows of M and C in one vectorized backward pass; "
     "the singular-M check on; a diagonal M divided, a band ≤ 3 wide or n ≤ 4 factored entry by entry "
-    "over the batch, a wider one by LAPACK's Cholesky); **naive** = baseline, the engine's `rows=\"loop\"` mode: one "
+    "over the batch, a wider one by LAPACK's Cholesky; the autograd graph rebuilt on every call); **replayed** = the same engine "
+    "through `discover.replay.Replayed`: its operations (L, both reverse passes, the definite solve) recorded on the first "
+    "call for this batch shape and replayed after as one TorchScript graph (`torch.jit.trace`), the singular-M check "
+    "kept, the numbers bitwise the engine's (recording time: column *record s*, a one-off cost like SymPy's derivation); "
+    "**naive** = baseline, the engine's `rows=\"loop\"` mode: one "
     "`torch.autograd.grad` per component for the rows of M and C, then `torch.linalg.solve`; **lambdified** = M, C, ∂L/∂q "
     "derived by SymPy from the system's Lagrangian, `lambdify(..., 'numpy', cse=True)`, structural "
     "zeros skipped, batched `np.linalg.solve` (the hand-derived reference; derivation time is a "
@@ -131,10 +135,12 @@ def naive_accelerations(L, Q, V):
 
 
 def bench_case(system, batch, dtype, repeats, budget_s, rng, log):
-    """Throughput of engine / naive / lambdified on one system at (up to) ``batch`` samples."""
+    """Throughput of engine / replayed / naive / lambdified on one system at (up to) ``batch``
+    samples."""
     import torch
 
     from discover.mechanics import accelerations
+    from discover.replay import Replayed
 
     L = system.torch_lagrangian()
     sym, derive_s = sympy_equations(system)
@@ -144,8 +150,10 @@ def bench_case(system, batch, dtype, repeats, budget_s, rng, log):
         Q = torch.tensor(q0[:b], dtype=dtype)
         V = torch.tensor(v0[:b], dtype=dtype)
         Qn, Vn = Q.numpy(), V.numpy()
+        rep = Replayed(L)
         return Q, V, {
             "engine": lambda: accelerations(L, Q, V),
+            "replayed": lambda: rep(Q, V),
             "naive": lambda: naive_accelerations(L, Q, V),
             "lambdified": lambda: sym(Qn, Vn),
         }
@@ -160,8 +168,12 @@ def bench_case(system, batch, dtype, repeats, budget_s, rng, log):
             break
         used = min(batch, used * 10)
     Q, V, fns = make(used)
+    t0 = time.perf_counter()
+    fns["replayed"]()  # the first call records
+    record_s = time.perf_counter() - t0
     sec = time_interleaved(fns, repeats)
     a_eng = accelerations(L, Q, V).double().numpy()
+    a_rep = fns["replayed"]().double().numpy()
     a_nai = naive_accelerations(L, Q, V).double().numpy()
     a_sym = sym(Q.numpy(), V.numpy()).astype(np.float64)
     scale = float(np.abs(a_sym).max())
@@ -170,6 +182,7 @@ def bench_case(system, batch, dtype, repeats, budget_s, rng, log):
         "dtype": str(dtype).replace("torch.", ""), "threads": torch.get_num_threads(),
         "sympy_derive_s": derive_s,
         "max_abs_dqddot_engine_vs_sympy": float(np.abs(a_eng - a_sym).max()),
+        "max_abs_dqddot_replayed_vs_engine": float(np.abs(a_rep - a_eng).max()), "record_s": record_s,
         "max_abs_dqddot_naive_vs_sympy": float(np.abs(a_nai - a_sym).max()),
         "max_abs_qddot": scale,
     }
@@ -178,10 +191,49 @@ def bench_case(system, batch, dtype, repeats, budget_s, rng, log):
         row[f"{k}_samples_per_s"] = used / s
     row["ratio_engine_over_lambdified"] = sec["lambdified"] / sec["engine"]
     row["ratio_naive_over_lambdified"] = sec["lambdified"] / sec["naive"]
+    row["ratio_replayed_over_lambdified"] = sec["lambdified"] / sec["replayed"]
     log(f"  {system.name:16s} B={used:<6d} {row['dtype']}: engine {used / sec['engine']:.3g}/s  "
+        f"replayed {used / sec['replayed']:.3g}/s  "
         f"naive {used / sec['naive']:.3g}/s  lambdified {used / sec['lambdified']:.3g}/s  "
         f"|Δq̈| {row['max_abs_dqddot_engine_vs_sympy']:.2g}")
     return row
+
+
+def bench_compiled(batch, repeats, rng, log):
+    """Double pendulum, float64: the recorded operations compiled by ``torch.compile`` (inductor:
+    fused C++ loops) against the TorchScript replay, the engine and the lambdified equations.
+    Build time measured; agreement with the engine to rounding (fusion reorders arithmetic)."""
+    import torch
+
+    from discover.mechanics import accelerations
+    from discover.replay import Replayed
+    from discover.systems import get_system
+
+    system = get_system("double_pendulum")
+    L = system.torch_lagrangian()
+    sym, _ = sympy_equations(system)
+    q0, v0 = system.sample_initial_states(batch, rng)
+    Q, V = torch.tensor(q0), torch.tensor(v0)
+    Qn, Vn = Q.numpy(), V.numpy()
+    rep, comp = Replayed(L), Replayed(L, compile="inductor")
+    t0 = time.perf_counter()
+    try:
+        a_comp = comp(Q, V)
+        comp(Q, V)
+    except Exception as exc:  # noqa: BLE001 - no C++ compiler, or inductor unavailable: reported
+        log(f"  compiled: failed ({exc})")
+        return {"batch": batch, "error": " ".join(str(exc).split())[:300]}
+    build = time.perf_counter() - t0
+    sec = time_interleaved({"engine": lambda: accelerations(L, Q, V), "replayed": lambda: rep(Q, V),
+                            "compiled": lambda: comp(Q, V), "lambdified": lambda: sym(Qn, Vn)}, repeats)
+    out = {"batch": batch, "dtype": "float64", "threads": torch.get_num_threads(), "build_s": build,
+           "max_abs_dqddot_compiled_vs_engine": float((a_comp - accelerations(L, Q, V)).abs().max())}
+    for k, v in sec.items():
+        out[f"{k}_s"] = v
+        out[f"{k}_samples_per_s"] = batch / v
+        out[f"ratio_{k}_over_lambdified"] = sec["lambdified"] / v
+    log(f"  compiled B={batch}: build {build:.0f} s, " + ", ".join(f"{k} {batch / v:.3g}/s" for k, v in sec.items()))
+    return out
 
 
 def bench_lnn(batch, repeats, log):
