@@ -23,7 +23,7 @@ from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 from .definite import _max_condition, _planned_solve, _raise_singular, _solve_definite, _solve_plan
 from .mechanics import DEFAULT_CHUNK, _force, _prepare, as_torch_lagrangian, mass_and_force
 
-__all__ = ["record", "Replayed"]
+__all__ = ["record", "Replayed", "ReplayCache"]
 
 
 class _Ref:
@@ -141,6 +141,37 @@ def _close(a, b) -> bool:
     return bool(torch.allclose(a, b, rtol=1e-10, atol=1e-12 * scale))
 
 
+class ReplayCache:
+    """Recordings of functions keyed by the caller (batch shape, dtype, plan, …): the first call
+    with a key records ``eager`` (:func:`record`) and checks the replay against it on the same
+    inputs; later calls replay.  Where recording is refused or the replay differs, that key runs
+    ``eager`` from then on.  Every tensor that changes between calls must be an input: anything
+    captured from outside is recorded as a constant."""
+
+    def __init__(self, compile: str = "jit"):
+        self.compile = compile
+        self._fns: dict = {}
+
+    def __call__(self, key, eager, inputs):
+        fn = self._fns.get(key, False)
+        if fn is None:
+            return eager(*inputs)
+        if fn is not False:
+            return fn(*inputs)
+        try:
+            result, compiled = record(eager, *inputs, compile=self.compile)
+        except NotReplayable:
+            self._fns[key] = None
+            return eager(*inputs)
+        # a graph to L's parameters cannot be replayed; the replay must give the engine's numbers
+        flat = tree_flatten(result)[0]
+        same = torch.equal if self.compile == "jit" else _close
+        ok = not any(r.requires_grad for r in flat) and all(
+            same(a, b) for a, b in zip(tree_flatten(compiled(*inputs))[0], flat))
+        self._fns[key] = compiled if ok else None
+        return result
+
+
 class Replayed:
     """q̈ of a fixed ``L`` (and Rayleigh function ``dissipation``) like
     :func:`discover.mechanics.accelerations`, with the derivative graph and the definite solve
@@ -157,26 +188,11 @@ class Replayed:
         self.L = as_torch_lagrangian(L, coordinates=coordinates)[0]
         self.dissipation = None if dissipation is None else as_torch_lagrangian(dissipation, coordinates=coordinates)[0]
         self.check, self.max_condition, self.structure, self.compile = check, max_condition, structure, compile
-        self._fns: dict = {}
+        self._cache = ReplayCache(compile)
 
     def _replayed(self, key, eager, inputs):
         """eager(*inputs), from its recording when there is one (made on the first call)."""
-        fn = self._fns.get(key, False)
-        if fn is None:
-            return eager(*inputs)
-        if fn is not False:
-            return fn(*inputs)
-        try:
-            result, compiled = record(eager, *inputs, compile=self.compile)
-        except NotReplayable:
-            self._fns[key] = None
-            return eager(*inputs)
-        # a graph to L's parameters cannot be replayed; the replay must give the engine's numbers
-        same = torch.equal if self.compile == "jit" else _close
-        ok = not any(r.requires_grad for r in result) and all(
-            same(a, b) for a, b in zip(compiled(*inputs), result))
-        self._fns[key] = compiled if ok else None
-        return result
+        return self._cache(key, eager, inputs)
 
     def _direct(self, inputs) -> bool:
         """Whether the engine must run as is: a graph is needed, a transform is active, or the
