@@ -124,20 +124,23 @@ class _Problem:
         return a.detach(), J[0], J[1], G
 
     def rollout(self, g, fixed, s, h, T, jac, force=None):
-        """Positions and velocities (S, T, n) of all segments from states s (S, 2n); with ``jac``
-        also their tangents (S, T, n, P + 2n) (θ, c, F_c, then the segment's own q₀, q̇₀).
+        """Positions and velocities (S, T, n) of all segments from states s (S, 2n), RK4 steps h
+        (S, T − 1) from sample to sample; with ``jac`` also their tangents (S, T, n, P + 2n)
+        (θ, c, F_c, then the segment's own q₀, q̇₀).
         ``fixed``: (c, F_c) used where not fitted; ``force``: the known applied force of each
         segment at its samples (S, T, n) or None, linear between samples (RK4's half steps take
         the mean of the two neighbours), as in the rollouts of :mod:`discover.evaluation`."""
         n, P = self.n, self.P
         xi, c, fc = self.split(g, *fixed)
 
-        def applied(t):  # t = (step + {0, ½, 1}) · h: the force at that time, all segments at once
+        step = [0]
+
+        def applied(t):  # t = {0, ½, 1} · h of the current step: the force then, all segments at once
             if force is None:
                 return None
-            u2 = int(round(2 * float(t.reshape(-1)[0] / h[0])))
-            i = min(u2 // 2, force.shape[1] - 1)
-            return force[:, i] if u2 % 2 == 0 else 0.5 * (force[:, i] + force[:, i + 1])
+            k = step[0]
+            u2 = int(round(2 * float(t.reshape(-1)[0] / h[0, k])))
+            return force[:, k + u2 // 2] if u2 % 2 == 0 else 0.5 * (force[:, k] + force[:, k + 1])
         S = s.shape[0]
         q, v = s[:, :n], s[:, n:]
         if jac:
@@ -155,16 +158,17 @@ class _Problem:
                 return torch.cat([a[..., None], ta], -1)
 
             state = (torch.cat([q[..., None], Tq], -1), torch.cat([v[..., None], Tv], -1))
-            hh = h[:, None, None]
+            hh = h[:, None, None, :]
         else:
             f = lambda qq, vv, t: self.acc(xi, c, fc, qq, vv, applied(t))  # noqa: E731
-            state, hh = (q, v), h[:, None]
+            state, hh = (q, v), h[:, None, :]
         solver = RK4(f)
         qs, vs = [state[0]], [state[1]]
         try:
             with torch.no_grad():
                 for k in range(T - 1):
-                    state = solver.step(state, k * hh, hh)
+                    step[0] = k
+                    state = solver.step(state, 0.0 * hh[..., k], hh[..., k])
                     qs.append(state[0])
                     vs.append(state[1])
         except SingularMassMatrixError as e:
@@ -182,7 +186,7 @@ def _segments(trajs, seconds):
     segment joins the last one."""
     out = []
     for i, (t, _) in enumerate(trajs):
-        N, h = len(t), float(t[1] - t[0])
+        N, h = len(t), float((t[-1] - t[0]) / (len(t) - 1))
         m = max(3, int(round(seconds / h)))
         starts = list(range(0, N, m))
         if len(starts) > 1 and N - starts[-1] < m / 2:
@@ -251,15 +255,30 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         torch.set_num_threads(old)
 
 
+def _segment_index(trajs, segs, T):
+    """(S, T) indices into the concatenated samples of all trajectories, one row per segment,
+    the segment's last sample repeated past its end."""
+    offset = np.cumsum([0] + [len(t) for t, _ in trajs])[:-1]
+    start = np.array([offset[i] + a for i, a, _ in segs])
+    length = np.array([L for _, _, L in segs])
+    return start[:, None] + np.minimum(np.arange(T)[None, :], length[:, None] - 1), length
+
+
+def _segment_times(trajs, segs, T):
+    """(S, T) sample times of each segment, continued past its end with its mean step (those
+    steps are masked)."""
+    idx, length = _segment_index(trajs, segs, T)
+    t = np.concatenate([t for t, _ in trajs])[idx]
+    h = (t[:, -1] - t[:, 0]) / np.maximum(length - 1, 1)
+    past = np.maximum(np.arange(T)[None, :] - (length[:, None] - 1), 0)
+    return t + past * h[:, None]
+
+
 def _segment_forces(forces, trajs, segs, T):
     """(S, T, n) known force of each segment at its samples, the last sample repeated past the
     segment's end (those steps are masked); one gather over all trajectories."""
     F = np.concatenate([np.asarray(f, float).reshape(len(t), -1) for f, (t, _) in zip(forces, trajs)])
-    offset = np.cumsum([0] + [len(t) for t, _ in trajs])[:-1]
-    start = np.array([offset[i] + a for i, a, _ in segs])
-    length = np.array([L for _, _, L in segs])
-    idx = start[:, None] + np.minimum(np.arange(T)[None, :], length[:, None] - 1)
-    return F[idx]
+    return F[_segment_index(trajs, segs, T)[0]]
 
 
 def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping, segment_seconds,
@@ -269,10 +288,9 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
     ts = TermSet(list(terms), list(coordinates))
     n, K = len(coordinates), len(ts)
     trajs = [(np.asarray(t, float), np.asarray(q, float).reshape(len(t), n)) for t, q in trajectories]
-    for t, _ in trajs:
-        d = np.diff(t)
-        if len(t) < 4 or not np.allclose(d, d.mean(), rtol=1e-3, atol=0):
-            raise ValueError("fit_trajectories needs trajectories of ≥ 4 samples on uniform time steps (within 0.1 %)")
+    for t, _ in trajs:  # RK4 steps from sample to sample: a recording's clock may jitter
+        if len(t) < 4 or not np.all(np.diff(t) > 0):
+            raise ValueError("fit_trajectories needs trajectories of ≥ 4 samples at increasing times")
     A = np.asarray(norm_rows, float).reshape(-1, K)
     xi0 = np.asarray(coef0, float).copy()
     c0 = np.zeros(n) if damping0 is None else np.asarray(damping0, float).copy()
@@ -321,7 +339,7 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         for j, (i, a, L) in enumerate(segs):
             obs[j, :L], mask[j, :L] = trajs[i][1][a:a + L], 1.0
         obs, mask = T_(obs), T_(mask)
-        h = T_([trajs[i][0][1] - trajs[i][0][0] for i, _, _ in segs])
+        h = T_(np.diff(_segment_times(trajs, segs, T), axis=1))  # (S, T − 1) steps
         s = T_(np.stack([fitted[i][a] for i, a, _ in segs]))
         Fseg = None if forces is None else T_(_segment_forces(forces, trajs, segs, T))
         stol = tol if si == len(segment_seconds) - 1 else max(tol, 1.0)
