@@ -206,13 +206,14 @@ def _solve_lm(r, J, P, lam, w):
     A, B, Dm = H[:, :P, :P].sum(0), H[:, :P, P:], H[:, P:, P:]
     gg, gl = g[:, :P].sum(0), g[:, P:]
     dA, dD = A.diagonal(), Dm.diagonal(dim1=1, dim2=2)
-    A = A + lam * torch.diag(dA.clamp_min(1e-12 * float(dA.max())))
+    if P:
+        A = A + lam * torch.diag(dA.clamp_min(1e-12 * float(dA.max())))
     Dm = Dm + torch.diag_embed(lam * dD + 1e-12 * dD.amax(-1, keepdim=True))
     Lc = torch.linalg.cholesky(Dm)
     DiBt = torch.cholesky_solve(B.transpose(1, 2), Lc)   # (S, 2n, P)
     Dig = torch.cholesky_solve(gl[..., None], Lc)        # (S, 2n, 1)
     Sc = A - (B @ DiBt).sum(0)
-    dg = torch.linalg.solve(Sc, -gg + (B @ Dig)[..., 0].sum(0))
+    dg = torch.linalg.solve(Sc, -gg + (B @ Dig)[..., 0].sum(0)) if P else gg  # P = 0: all pinned, states only
     dl = -(Dig[..., 0] + (DiBt @ dg))
     return dg, dl, Sc
 
@@ -411,7 +412,7 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         res["sigma"] = sig = np.sqrt(ssr / max(n_obs_c - n_par / n, 1.0))
         w = T_(1.0 / sig)
     try:  # Gauss–Newton curvature at the optimum, segment states eliminated
-        cov_g = torch.linalg.inv(_solve_lm(r, J, prob.P, 0.0, w)[2]).cpu().numpy()
+        cov_g = torch.linalg.inv(_solve_lm(r, J, prob.P, 0.0, w)[2]).cpu().numpy() if prob.P else np.zeros((0, 0))
     except RuntimeError:
         cov_g = np.full((prob.P, prob.P), np.inf)
     nz = Z.shape[1]

@@ -157,3 +157,18 @@ def test_sparse_fit_on_noisy_driven_data_runs_the_trajectory_fit():
     for name, truth in (("theta_dot**2", J / 2), ("cos(theta)", MGC)):
         c, s = got[name]
         assert 0 < s and abs(c - truth) < 4 * s, (name, c, s)
+
+
+def test_discover_never_hands_a_known_force_to_the_mlp():
+    """A library without cos θ cannot explain the driven pendulum: the MLP, which has no place for
+    the torque, is not trained; the library model comes back with the reason, and model='mlp' is
+    refused outright."""
+    from discover import Discover
+    from discover.library import Polynomial
+
+    data = _driven_data(seed=3, n_traj=3, duration=5.0)
+    r = Discover(Polynomial(2), mlp_epochs=3).fit(data)
+    assert r.mlp_ is None and r.model_ is r.sparse_ and "mlp" not in r.scores_
+    assert any("does not take a known applied force" in w for w in r.warnings_)
+    with pytest.raises(ValueError, match="known applied force"):
+        Discover(model="mlp", mlp_epochs=3).fit(data)
