@@ -62,10 +62,11 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             validation error does not get worse (``refinement_`` says what happened).
         refine_steps, l1: Adam steps and L1 weight of the refinement.
         device: where the refinement runs ("cpu" or "cuda").
-        dissipation: linear friction, a Rayleigh function R = ½ Σ cᵢ q̇ᵢ² beside L
-            (:mod:`discover.dissipation`): "auto" (default) tries every support with and without
-            the friction coefficients and keeps them only when they earn their place like terms;
-            True forces them into every support; False leaves friction out.
+        dissipation: friction beside L (:mod:`discover.dissipation`): viscous, a Rayleigh function
+            R = ½ Σ cᵢ q̇ᵢ², and Coulomb, the force −F_c,i tanh(q̇ᵢ/εᵢ) (ε: 1 % of the RMS speed):
+            "auto" (default) tries every support with and without each kind and keeps one only
+            when it earns its place like terms; True forces the viscous coefficients into every
+            support (Coulomb still tried); False leaves friction out.
         trajectory_fit: stage 2 on noisy data — the chosen support's coefficients (and friction)
             re-estimated by maximum likelihood on the measured positions, multiple shooting
             (:mod:`discover.formulations.trajectory`), giving ``coef_stderr_``; "auto" (default): on measured or
