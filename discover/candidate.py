@@ -26,6 +26,7 @@ class Candidate:
         train_residual: ‖Θ_S ξ_S‖ on the training data (scaled columns).
         terms, coef: the library terms of the support and their coefficients (after validation).
         damping: friction coefficients per coordinate, (n,) (zeros without friction).
+        coulomb: Coulomb friction F_c per coordinate, (n,) (zeros without it).
         val_error: held-out weak acceleration error.
         mixed: number of terms with two or more velocities (a tie-breaker in selection).
         tier, tier_rank: the library tier it came from and that tier's position in the search.
@@ -38,6 +39,7 @@ class Candidate:
     terms: list[sympy.Expr] = field(default_factory=list)
     coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
     damping: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    coulomb: np.ndarray = field(default_factory=lambda: np.zeros(0))
     val_error: float = float("inf")
     mixed: int = 0
     tier: str = ""

@@ -1,12 +1,21 @@
-"""Linear (viscous) friction in the library fit: the Rayleigh function R = ½ Σ cᵢ q̇ᵢ².
+"""Friction in the library fit: viscous, the Rayleigh function R = ½ Σ cᵢ q̇ᵢ², and Coulomb
+(dry) friction, the force −F_c,i tanh(q̇ᵢ/εᵢ) (a smoothed −F_c,i sign q̇ᵢ), whose dissipation
+function is R_c = Σ F_c,i εᵢ log cosh(q̇ᵢ/εᵢ), so that both enter the engine as one R.
+
+ε is fixed from the data, not fitted: εᵢ = ``COULOMB_WIDTH`` × the RMS of q̇ᵢ (1 % of the typical
+speed), small enough that tanh(q̇/ε) is ±1 except near turning points, large enough that the
+rollouts stay non-stiff at the data's time step.
 
 With friction the Euler–Lagrange equations read d/dt ∂L/∂q̇ − ∂L/∂q + ∂R/∂q̇ = 0.  ∂R/∂q̇ᵢ = cᵢ q̇ᵢ
 is linear in the cᵢ, so each cᵢ is one more regression column beside the library's: in the strong
 form q̇ᵢ in equation i; in the weak form ∫ψ cᵢ q̇ᵢ dt = −cᵢ ∫ψ' qᵢ dt, which needs positions only.
 The cᵢ carry L's normalization (they are friction coefficients divided by the normalized mass) and
-are reported separately from L.
+are reported separately from L.  Coulomb friction is linear in F_c,i too: the column tanh(q̇ᵢ/εᵢ) in
+equation i (strong form) or ∫ψ tanh(q̇ᵢ/εᵢ) dt (weak form, with the smoothed q̇).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import sympy
@@ -16,7 +25,39 @@ from .symbolic import velocity_name
 from .weak import TestFunctions
 
 __all__ = ["rayleigh", "rayleigh_expr", "strong_columns", "weak_columns", "force_columns",
-           "friction_acceleration"]
+           "friction_acceleration", "COULOMB_WIDTH", "coulomb_epsilon", "dissipation_function",
+           "coulomb_strong_columns", "coulomb_weak_columns", "coulomb_force_columns"]
+
+#: Coulomb friction's smoothing width εᵢ relative to the RMS of q̇ᵢ on the data
+COULOMB_WIDTH = 0.01
+
+
+def coulomb_epsilon(qdot) -> np.ndarray:
+    """εᵢ = COULOMB_WIDTH × RMS(q̇ᵢ) over the samples (N, n) (1e-12 for a coordinate at rest)."""
+    qdot = np.asarray(qdot, float)
+    return np.maximum(COULOMB_WIDTH * np.sqrt(np.mean(qdot.reshape(-1, qdot.shape[-1]) ** 2, 0)), 1e-12)
+
+
+def dissipation_function(c=None, coulomb=None, epsilon=None) -> callable:
+    """R(q, q̇) = ½ Σ cᵢ q̇ᵢ² + Σ F_c,i εᵢ log cosh(q̇ᵢ/εᵢ) for :func:`discover.mechanics.accelerations`'s
+    ``dissipation`` (one state or a batch); ∂R/∂q̇ᵢ = cᵢ q̇ᵢ + F_c,i tanh(q̇ᵢ/εᵢ).  ``c``, ``coulomb``
+    (F_c) and ``epsilon``: (n,) arrays or tensors (None: that kind left out); differentiable in
+    tensors c and F_c (also per sample, (B, n))."""
+    T = lambda x: None if x is None else (x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, float)))  # noqa: E731
+    c, fc, eps = T(c), T(coulomb), T(epsilon)
+
+    def R(q, qdot):
+        out = qdot.new_zeros(qdot.shape[:-1])
+        if c is not None:
+            out = out + 0.5 * (c.to(qdot) * qdot ** 2).sum(-1)
+        if fc is not None:
+            e = eps.to(qdot)
+            x = qdot / e  # log cosh x = x + softplus(−2x) − log 2, stable and smooth
+            out = out + (fc.to(qdot) * e * (x + torch.nn.functional.softplus(-2 * x) - math.log(2.0))).sum(-1)
+        return out
+
+    R.batched = True
+    return R
 
 
 def rayleigh(c) -> callable:
@@ -30,11 +71,18 @@ def rayleigh(c) -> callable:
     return R
 
 
-def rayleigh_expr(c, coordinates, *, digits: int = 6) -> sympy.Expr:
-    """R as a SymPy expression in the velocities ``<name>_dot`` (coefficients rounded)."""
+def rayleigh_expr(c, coordinates, *, digits: int = 6, coulomb=None, epsilon=None) -> sympy.Expr:
+    """R as a SymPy expression in the velocities ``<name>_dot`` (coefficients rounded); with
+    ``coulomb`` (F_c) and ``epsilon``, the Coulomb part F_c ε log cosh(q̇/ε) too."""
     terms = [sympy.Float(float(ci), digits) * sympy.Symbol(velocity_name(name)) ** 2
              for ci, name in zip(c, coordinates) if ci != 0]
-    return sympy.Rational(1, 2) * sympy.Add(*terms)
+    out = sympy.Rational(1, 2) * sympy.Add(*terms)
+    if coulomb is not None:
+        for f, e, name in zip(coulomb, epsilon, coordinates):
+            if f != 0:
+                e = sympy.Float(float(e), digits)
+                out += sympy.Float(float(f), digits) * e * sympy.log(sympy.cosh(sympy.Symbol(velocity_name(name)) / e))
+    return out
 
 
 def strong_columns(qdot: np.ndarray) -> np.ndarray:
@@ -56,6 +104,26 @@ def force_columns(qdot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     B, n = qdot.shape
     eye = torch.eye(n, dtype=qdot.dtype, device=qdot.device)
     return qdot.new_zeros(B, n, n, n), -qdot[:, None, :] * eye
+
+
+def coulomb_strong_columns(qdot: np.ndarray, epsilon) -> np.ndarray:
+    """Residual columns (B, n, n): column j is tanh(q̇ⱼ/εⱼ) in equation j, zero elsewhere."""
+    qdot = np.asarray(qdot, float)
+    return np.tanh(qdot / epsilon)[:, None, :] * np.eye(qdot.shape[-1])
+
+
+def coulomb_weak_columns(qdot: np.ndarray, tf: TestFunctions, epsilon) -> np.ndarray:
+    """Weak-form columns (J, n, n) of one trajectory: ∫ψ tanh(q̇ⱼ/εⱼ) dt on the diagonal. qdot: (N, n)."""
+    qdot = np.asarray(qdot, float)
+    return (tf.psi @ np.tanh(qdot / epsilon))[:, :, None] * np.eye(qdot.shape[-1])
+
+
+def coulomb_force_columns(qdot: torch.Tensor, epsilon) -> tuple[torch.Tensor, torch.Tensor]:
+    """Like :func:`force_columns` for Coulomb friction: M_j = 0, f_j = −tanh(q̇ⱼ/εⱼ) eⱼ."""
+    B, n = qdot.shape
+    eps = torch.as_tensor(np.asarray(epsilon, float)).to(qdot)
+    eye = torch.eye(n, dtype=qdot.dtype, device=qdot.device)
+    return qdot.new_zeros(B, n, n, n), -torch.tanh(qdot / eps)[:, None, :] * eye
 
 
 def friction_acceleration(system, c: float, force=None):

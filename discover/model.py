@@ -16,8 +16,9 @@ from .candidate import Candidate
 from .data import check_enough_samples
 from .evaluation import generic_states
 from .io import FittedModel, load
-from .dissipation import rayleigh, rayleigh_expr
+from .dissipation import dissipation_function, rayleigh_expr
 from .formulations import Problem, gauge_reduction, get_formulation, validation_columns
+from .formulations.base import friction_epsilon
 from .library import Library, TermSet, default_tiers
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, stack as _stack
@@ -73,10 +74,11 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             validation error does not get worse (``refinement_`` says what happened).
         refine_steps, l1: Adam steps and L1 weight of the refinement.
         device: where the refinement runs ("cpu" or "cuda").
-        dissipation: linear friction, a Rayleigh function R = ½ Σ cᵢ q̇ᵢ² beside L
-            (:mod:`discover.dissipation`): "auto" (default) tries every support with and without
-            the friction coefficients and keeps them only when they earn their place like terms;
-            True forces them into every support; False leaves friction out.
+        dissipation: friction beside L (:mod:`discover.dissipation`): viscous, a Rayleigh function
+            R = ½ Σ cᵢ q̇ᵢ², and Coulomb, the force −F_c,i tanh(q̇ᵢ/εᵢ) (ε: 1 % of the RMS speed):
+            "auto" (default) tries every support with and without each kind and keeps one only
+            when it earns its place like terms; True forces the viscous coefficients into every
+            support (Coulomb still tried); False leaves friction out.
         trajectory_fit: stage 2 on noisy data — the chosen support's coefficients (and friction)
             re-estimated by maximum likelihood on the measured positions, multiple shooting
             (:mod:`discover.formulations.trajectory`), giving ``coef_stderr_``; "auto" (default): on measured or
@@ -184,8 +186,10 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         self.alternatives_ = _alternatives(results, chosen, self.parsimony)
         self.gauge_ = {"null": gauges[chosen.tier].null, "collinear": gauges[chosen.tier].collinear}
         self.damping_ = np.asarray(chosen.damping, float)
+        self.coulomb_ = np.asarray(chosen.coulomb, float)
+        self.coulomb_epsilon_ = friction_epsilon(train)
         self.refinement_ = None
-        if self.refine and (np.any(self.damping_) or data.has_force):
+        if self.refine and (np.any(self.damping_) or np.any(self.coulomb_) or data.has_force):
             self.refinement_ = {"skipped": "the q̈-loss refinement does not fit friction or a known force"}
         elif self.refine:
             self.refinement_ = self._refine(chosen, train, val, torch.float64)
@@ -207,12 +211,9 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             if len(rows) > 1:
                 self.normalization_ += " (decoupled blocks, each scaled separately)"
         self._build()
-        self.coef_stderr_, self.damping_stderr_, self.trajectory_fit_ = None, None, None
+        self.coef_stderr_, self.damping_stderr_, self.coulomb_stderr_, self.trajectory_fit_ = None, None, None, None
         wanted = self.trajectory_fit is True or (self.trajectory_fit == "auto" and self.relative_noise_ > MEASURED)
-        if wanted and self.force_:
-            self.trajectory_fit_ = {"accepted": False,
-                                    "reason": "the trajectory fit does not take a known applied force yet"}
-        elif wanted:
+        if wanted:
             from .formulations.trajectory import trajectory_refine
 
             old = list(self.terms_)
@@ -245,7 +246,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             self.metrics_["trajectory_fit"] = self.trajectory_fit_
         if self.alternatives_:
             self.metrics_["indistinguishable_alternatives"] = len(self.alternatives_)
-        if self.dissipation is True or np.any(self.damping_):
+        if self.dissipation is True or np.any(self.damping_) or np.any(self.coulomb_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
         if self.force_:
             self.metrics_["known_force"] = [c + "_force" for c in self.coordinates_]
@@ -257,14 +258,14 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         under the rows of independent blocks (a decoupled system needs one row per block)."""
         Theta, A, kept = problem.theta, problem.normalization, problem.kept
         if problem.force is not None:  # the force's coefficient is the one normalization
-            return search.propose(Theta, A, kept, [0], friction=problem.friction, required=[problem.force])
+            return search.propose(Theta, A, kept, [0], friction=problem.friction_groups, required=[problem.force])
         seen, out = set(), []
         for i in range(A.shape[0]):
             if not np.any(np.abs(A[i][kept]) > 0):
                 continue
             proposal = independent_blocks(Theta, A, kept, i)
             for rows in [[i]] + ([proposal] if len(proposal) > 1 else []):
-                for c in search.propose(Theta, A, kept, rows, friction=problem.friction):
+                for c in search.propose(Theta, A, kept, rows, friction=problem.friction_groups):
                     if (c.norm, c.support) not in seen:
                         seen.add((c.norm, c.support))
                         out.append(c)
@@ -292,8 +293,9 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             fr = [j for j, k in enumerate(S) if k in problem.friction]
             c.terms = [ts.exprs[S[j]] for j in lib]
             c.coef = coef[lib]
-            c.damping = np.zeros(n)
-            c.damping[[S[j] - K for j in fr]] = coef[fr]
+            c.damping, c.coulomb = np.zeros(n), np.zeros(n)
+            for j in fr:  # viscous columns K … K + n − 1, then Coulomb's
+                (c.coulomb if S[j] in problem.coulomb else c.damping)[(S[j] - K) % n] = coef[j]
             c.val_error = float(err)
             c.mixed = sum(_mixed_velocity(e, self.coordinates_) for e in c.terms)
             out.append(c)
@@ -331,8 +333,10 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         self.termset_ = TermSet(self.terms_, self.coordinates_)
         self._xi = torch.as_tensor(np.asarray(self.coef_, float), dtype=torch.float64)
         self._L = self.termset_.lagrangian(self._xi)
-        damp = getattr(self, "damping_", None)
-        self._R = rayleigh(damp) if damp is not None and np.any(damp) else None
+        damp, coul = getattr(self, "damping_", None), getattr(self, "coulomb_", None)
+        viscous, dry = damp is not None and np.any(damp), coul is not None and np.any(coul)
+        self._R = (dissipation_function(damp if viscous else None, coul if dry else None, self.coulomb_epsilon_)
+                   if viscous or dry else None)
 
     def torch_lagrangian(self):
         """L(q, q̇) for one state as a torch callable."""
@@ -345,9 +349,14 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         return build_lagrangian(self.terms_, self.coef_, digits=digits)
 
     def rayleigh(self, *, digits: int = 6) -> sympy.Expr:
-        """The fitted Rayleigh dissipation function ½ Σ cᵢ q̇ᵢ² (0 without friction)."""
+        """The fitted dissipation function ½ Σ cᵢ q̇ᵢ² (+ Σ F_c,i εᵢ log cosh(q̇ᵢ/εᵢ) with Coulomb
+        friction; 0 without friction)."""
         self._check_fitted()
-        return rayleigh_expr(self.damping_, self.coordinates_, digits=digits)
+        coul = getattr(self, "coulomb_", None)
+        if coul is None or not np.any(coul):
+            return rayleigh_expr(self.damping_, self.coordinates_, digits=digits)
+        return rayleigh_expr(self.damping_, self.coordinates_, digits=digits, coulomb=coul,
+                             epsilon=self.coulomb_epsilon_)
 
     def acceleration(self, q, qdot, force=None):
         """q̈ of the fitted L (and friction, and a known applied generalized force ``force``,
@@ -400,8 +409,19 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
                               "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}
                               | ({} if getattr(self, "damping_stderr_", None) is None else
-                                 {"stderr": dict(zip(self.coordinates_, map(float, self.damping_stderr_)))})}
-             if self.dissipation is True or np.any(self.damping_) else {})
+                                 {"stderr": dict(zip(self.coordinates_, map(float, self.damping_stderr_)))})
+                              | self._coulomb_dict()}
+             if self.dissipation is True or np.any(self.damping_) or np.any(getattr(self, "coulomb_", 0)) else {})
+
+    def _coulomb_dict(self) -> dict:
+        """lagrangian.json's Coulomb friction fields (empty without it)."""
+        coul = getattr(self, "coulomb_", None)
+        if coul is None or not np.any(coul):
+            return {}
+        d = lambda x: dict(zip(self.coordinates_, map(float, x)))  # noqa: E731
+        se = getattr(self, "coulomb_stderr_", None)
+        return {"coulomb": d(coul), "coulomb_epsilon": d(self.coulomb_epsilon_)} | ({} if se is None else
+                                                                                    {"coulomb_stderr": d(se)})
 
     @staticmethod
     def _stderr_list(stderr, k):
@@ -431,6 +451,10 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         m.damping_ = np.array([coefs.get(c, 0.0) for c in m.coordinates_], float)
         dse = (d.get("dissipation") or {}).get("stderr")
         m.damping_stderr_ = None if dse is None else np.array([dse.get(c, 0.0) for c in m.coordinates_], float)
+        diss = d.get("dissipation") or {}
+        vec = lambda key, default: np.array([diss.get(key, {}).get(c, default) for c in m.coordinates_], float)  # noqa: E731
+        m.coulomb_, m.coulomb_epsilon_ = vec("coulomb", 0.0), vec("coulomb_epsilon", 1.0)
+        m.coulomb_stderr_ = vec("coulomb_stderr", 0.0) if "coulomb_stderr" in diss else None
         m._build()
         return m
 

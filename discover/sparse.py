@@ -13,6 +13,7 @@ chosen later by validation.
 from __future__ import annotations
 
 import math
+from itertools import combinations
 
 import numpy as np
 from scipy.linalg import qr, solve_triangular
@@ -371,9 +372,9 @@ class SupportSearch:
     Args (keyword-only):
         per_size: the best (lowest training residual) supports kept per support size.
         max_size: larger supports are not proposed.
-        force_friction: friction columns in every support (else each support is also tried with
-            all and with none of them: their effect on the residual is small, so the paths often
-            drop them early).
+        force_friction: friction columns (the first group's, with groups: viscous) in every
+            support (else each support is also tried with all and with none of them: their effect
+            on the residual is small, so the paths often drop them early).
     """
 
     def __init__(self, *, per_size: int = 2, max_size: int = 40, force_friction: bool = False):
@@ -385,18 +386,23 @@ class SupportSearch:
                 friction=(), required=()) -> list[Candidate]:
         """Candidates under the normalization rows ``rows`` of ``A_norm`` (rows, columns).
 
-        Theta: (samples, columns); kept: the columns allowed; friction: the friction columns;
-        required: columns in every support (a known force's column, whose coefficient the
-        normalization fixes)."""
+        Theta: (samples, columns); kept: the columns allowed; friction: the friction columns, or
+        groups of them (one per kind: viscous, Coulomb), each support then tried with every
+        combination of the groups; required: columns in every support (a known force's column,
+        whose coefficient the normalization fixes)."""
         a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
         supports, R, colscale = candidate_supports(Theta, a, kept)
         if required:
             supports = list(dict.fromkeys(tuple(sorted(set(S) | set(required))) for S in supports))
-        if friction:
-            fr = set(friction)
+        if len(friction):
+            groups = [set(g) for g in friction] if np.ndim(friction[0]) else [set(friction)]
+            fr = set().union(*groups)
+            base = groups[0] if self.force_friction else set()  # forced: the first kind (viscous)
+            rest = groups[1:] if self.force_friction else groups
+            adds = [base | set().union(*c) for r in range(len(rest) + 1) for c in combinations(rest, r)]
             supports = list(dict.fromkeys(tuple(sorted(v)) for S in supports
-                                          for v in ((set(S) | fr,) if self.force_friction else
-                                                    (set(S), set(S) - fr, set(S) | fr)) if v - fr - set(required)))
+                                          for v in ([] if self.force_friction else [set(S)])
+                                          + [set(S) - fr | a for a in adds] if v - fr - set(required)))
         a_s = a / colscale
         by_size: dict[int, list] = {}
         for S in supports:

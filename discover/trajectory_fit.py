@@ -1,13 +1,15 @@
 """Maximum-likelihood trajectory fitting by multiple shooting.
 
 The weak form fits L = Σ ξ_k φ_k to smoothed derivatives, which biases the coefficients on noisy
-data (errors in variables).  Here the coefficients (and linear friction c_i) are fitted together
+data (errors in variables).  Here the coefficients (and linear friction c_i, Coulomb friction F_c,i)
+are fitted together
 with one initial state (q, q̇) per segment so that the simulated positions match the measured ones
 in least squares; under Gaussian position noise this is the maximum-likelihood estimate.
 
 * All segments (of all trajectories) are integrated at once by :class:`discover.integrate.RK4`
   with the data's time step; q̈ comes from :func:`discover.mechanics.accelerations` (the one
-  Euler–Lagrange implementation).
+  Euler–Lagrange implementation), with a known applied force (``forces``) taken at the samples
+  and linearly between them, for all segments at once.
 * Jacobian: forward sensitivities.  RK4 applied to the state augmented by its tangents is exactly
   the derivative of the RK4 map, so each stage needs only ∂q̈/∂(q, q̇, ξ, c): one batched
   reverse pass through the engine's q̈ (per-sample leaves for ξ and c).  Tangent directions: the
@@ -38,6 +40,7 @@ import torch
 from .derivatives import SavitzkyGolay, estimate_noise
 from .integrate import RK4
 from .library import TermSet
+from .dissipation import dissipation_function
 from .mechanics import SingularMassMatrixError, accelerations
 
 __all__ = ["fit_trajectories", "TrajectoryFitResult", "likelihood_ratio"]
@@ -66,24 +69,21 @@ class TrajectoryFitResult:
     seconds: float
     message: str = ""
     stages: list = field(default_factory=list)
-    covariance: np.ndarray | None = None   # of (ξ, c) (K + n fitted)
+    covariance: np.ndarray | None = None   # of (ξ, c, F_c) (K + 2n)
+    coulomb: np.ndarray | None = None          # (n,) Coulomb friction F_c,i (force −F_c,i tanh(q̇_i/ε_i))
+    coulomb_stderr: np.ndarray | None = None
 
 
 class _Fail(Exception):
     """A rollout that diverged or met a singular/indefinite mass matrix."""
 
 
-def _rayleigh(c):
-    R = lambda q, qdot: 0.5 * (c * qdot ** 2).sum(-1)  # differentiable in c (rayleigh() is not)
-    R.batched = True
-    return R
-
-
 class _Problem:
-    def __init__(self, ts: TermSet, x0, Z, fit_damping, n):
+    def __init__(self, ts: TermSet, x0, Z, fit_damping, n, fit_coulomb=False, epsilon=None):
         self.fns = [ts.term(k) for k in range(len(ts))]
         self.x0, self.Z, self.fit_damping, self.n = x0, Z, fit_damping, n
-        self.P = Z.shape[1] + (n if fit_damping else 0)  # global parameters
+        self.fit_coulomb, self.epsilon = fit_coulomb, epsilon
+        self.P = Z.shape[1] + (n if fit_damping else 0) + (n if fit_coulomb else 0)  # global parameters
 
     def L(self, xi):
         fns = self.fns
@@ -91,38 +91,56 @@ class _Problem:
         L.batched = True
         return L
 
-    def split(self, g, c_fixed):
-        nz = self.Z.shape[1]
+    def split(self, g, c_fixed, fc_fixed):
+        """(ξ, c, F_c) from the free parameters g = (θ, fitted c, fitted F_c)."""
+        nz, n = self.Z.shape[1], self.n
         xi = self.x0 + self.Z @ g[:nz]
-        return xi, (g[nz:] if self.fit_damping else c_fixed)
+        c = g[nz:nz + n] if self.fit_damping else c_fixed
+        k = nz + (n if self.fit_damping else 0)
+        return xi, c, (g[k:k + n] if self.fit_coulomb else fc_fixed)
 
-    def acc(self, xi, c, q, v):
-        R = _rayleigh(c) if (self.fit_damping or bool((c != 0).any())) else None
-        return accelerations(self.L(xi), q, v, dissipation=R)
+    def acc(self, xi, c, fc, q, v, F=None):
+        viscous = self.fit_damping or bool((c != 0).any())
+        coulomb = self.fit_coulomb or bool((fc != 0).any())
+        R = (dissipation_function(c if viscous else None, fc if coulomb else None, self.epsilon)
+             if viscous or coulomb else None)
+        return accelerations(self.L(xi), q, v, dissipation=R, force=F)
 
-    def acc_jac(self, xi, c, q, v):
-        """q̈ (B, n) and ∂q̈/∂q, ∂q̈/∂q̇ (B, n, n), ∂q̈/∂(θ, c) (B, n, P)."""
+    def acc_jac(self, xi, c, fc, q, v, F=None):
+        """q̈ (B, n) and ∂q̈/∂q, ∂q̈/∂q̇ (B, n, n), ∂q̈/∂(θ, c, F_c) (B, n, P)."""
         B, n = q.shape
         with torch.enable_grad():
             Q, V = q.detach().requires_grad_(), v.detach().requires_grad_()
             X = xi.detach().expand(B, -1).clone().requires_grad_()
             C = c.detach().expand(B, n).clone().requires_grad_() if self.fit_damping else c
-            a = self.acc(X, C, Q, V)
-            leaves = (Q, V, X) + ((C,) if self.fit_damping else ())
+            Fc = fc.detach().expand(B, n).clone().requires_grad_() if self.fit_coulomb else fc
+            a = self.acc(X, C, Fc, Q, V, F)
+            leaves = (Q, V, X) + ((C,) if self.fit_damping else ()) + ((Fc,) if self.fit_coulomb else ())
             eye = torch.eye(n, dtype=a.dtype, device=a.device)[:, None, :].expand(n, B, n)
             rows = torch.autograd.grad(a, leaves, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
         J = [x.new_zeros(B, n, *x.shape[1:]) if r is None else r.movedim(0, 1)
              for r, x in zip(rows, leaves)]
-        G = (J[2][..., None] * self.Z).sum(-2)  # no bmm: slow on tiny blocks
-        if self.fit_damping:
-            G = torch.cat([G, J[3]], -1)
+        G = torch.cat([(J[2][..., None] * self.Z).sum(-2)] + J[3:], -1)  # no bmm: slow on tiny blocks
         return a.detach(), J[0], J[1], G
 
-    def rollout(self, g, c_fixed, s, h, T, jac):
-        """Positions and velocities (S, T, n) of all segments from states s (S, 2n); with ``jac``
-        also their tangents (S, T, n, P + 2n) (θ, c, then the segment's own q₀, q̇₀)."""
+    def rollout(self, g, fixed, s, h, T, jac, force=None):
+        """Positions and velocities (S, T, n) of all segments from states s (S, 2n), RK4 steps h
+        (S, T − 1) from sample to sample; with ``jac`` also their tangents (S, T, n, P + 2n)
+        (θ, c, F_c, then the segment's own q₀, q̇₀).
+        ``fixed``: (c, F_c) used where not fitted; ``force``: the known applied force of each
+        segment at its samples (S, T, n) or None, linear between samples (RK4's half steps take
+        the mean of the two neighbours), as in the rollouts of :mod:`discover.evaluation`."""
         n, P = self.n, self.P
-        xi, c = self.split(g, c_fixed)
+        xi, c, fc = self.split(g, *fixed)
+
+        step = [0]
+
+        def applied(t):  # t = {0, ½, 1} · h of the current step: the force then, all segments at once
+            if force is None:
+                return None
+            k = step[0]
+            u2 = int(round(2 * float(t.reshape(-1)[0] / h[0, k])))
+            return force[:, k + u2 // 2] if u2 % 2 == 0 else 0.5 * (force[:, k] + force[:, k + 1])
         S = s.shape[0]
         q, v = s[:, :n], s[:, n:]
         if jac:
@@ -134,22 +152,23 @@ class _Problem:
             Tv[:, :, P + n:] = eye
 
             def f(qa, va, t):
-                a, Jq, Jv, G = self.acc_jac(xi, c, qa[..., 0], va[..., 0])
+                a, Jq, Jv, G = self.acc_jac(xi, c, fc, qa[..., 0], va[..., 0], applied(t))
                 ta = (Jq[..., None] * qa[:, None, :, 1:] + Jv[..., None] * va[:, None, :, 1:]).sum(2)
                 ta[..., :P] += G
                 return torch.cat([a[..., None], ta], -1)
 
             state = (torch.cat([q[..., None], Tq], -1), torch.cat([v[..., None], Tv], -1))
-            hh = h[:, None, None]
+            hh = h[:, None, None, :]
         else:
-            f = lambda qq, vv, t: self.acc(xi, c, qq, vv)
-            state, hh = (q, v), h[:, None]
+            f = lambda qq, vv, t: self.acc(xi, c, fc, qq, vv, applied(t))  # noqa: E731
+            state, hh = (q, v), h[:, None, :]
         solver = RK4(f)
         qs, vs = [state[0]], [state[1]]
         try:
             with torch.no_grad():
-                for _ in range(T - 1):
-                    state = solver.step(state, 0.0, hh)
+                for k in range(T - 1):
+                    step[0] = k
+                    state = solver.step(state, 0.0 * hh[..., k], hh[..., k])
                     qs.append(state[0])
                     vs.append(state[1])
         except SingularMassMatrixError as e:
@@ -167,7 +186,7 @@ def _segments(trajs, seconds):
     segment joins the last one."""
     out = []
     for i, (t, _) in enumerate(trajs):
-        N, h = len(t), float(t[1] - t[0])
+        N, h = len(t), float((t[-1] - t[0]) / (len(t) - 1))
         m = max(3, int(round(seconds / h)))
         starts = list(range(0, N, m))
         if len(starts) > 1 and N - starts[-1] < m / 2:
@@ -187,19 +206,21 @@ def _solve_lm(r, J, P, lam, w):
     A, B, Dm = H[:, :P, :P].sum(0), H[:, :P, P:], H[:, P:, P:]
     gg, gl = g[:, :P].sum(0), g[:, P:]
     dA, dD = A.diagonal(), Dm.diagonal(dim1=1, dim2=2)
-    A = A + lam * torch.diag(dA.clamp_min(1e-12 * float(dA.max())))
+    if P:
+        A = A + lam * torch.diag(dA.clamp_min(1e-12 * float(dA.max())))
     Dm = Dm + torch.diag_embed(lam * dD + 1e-12 * dD.amax(-1, keepdim=True))
     Lc = torch.linalg.cholesky(Dm)
     DiBt = torch.cholesky_solve(B.transpose(1, 2), Lc)   # (S, 2n, P)
     Dig = torch.cholesky_solve(gl[..., None], Lc)        # (S, 2n, 1)
     Sc = A - (B @ DiBt).sum(0)
-    dg = torch.linalg.solve(Sc, -gg + (B @ Dig)[..., 0].sum(0))
+    dg = torch.linalg.solve(Sc, -gg + (B @ Dig)[..., 0].sum(0)) if P else gg  # P = 0: all pinned, states only
     dl = -(Dig[..., 0] + (DiBt @ dg))
     return dg, dl, Sc
 
 
 def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damping0=None,
-                     fit_damping=False, segment_seconds: Sequence[float] = (1.0, 2.0), max_iter: int = 30,
+                     fit_damping=False, forces=None, coulomb0=None, fit_coulomb=False, coulomb_epsilon=None,
+                     segment_seconds: Sequence[float] = (1.0, 2.0), max_iter: int = 30,
                      sigma=None, tol: float = 1e-2, device="cpu", threads: int | None = 1,
                      verbose=False) -> TrajectoryFitResult:
     """Fit ξ (and friction c) with per-segment initial states to measured positions.
@@ -208,9 +229,15 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         terms: SymPy terms φ_k; coordinates: their coordinate names.
         coef0: start coefficients (e.g. the weak fit); A ξ = 1 is restored exactly (a single row:
             by rescaling ξ and c, a symmetry of the motion; several rows: through the pivots).
-        norm_rows: (m, K) matrix A of the normalization A ξ = 1.
+        norm_rows: (m, K) matrix A of the normalization A ξ = 1; m = 0 (no rows) with a known
+            force, which fixes L's scale.
         trajectories: list of (t (N,), q (N, n)) with uniform steps (measured positions).
         damping0: start friction (n,), force −c_i q̇_i; fixed unless ``fit_damping``.
+        forces: the known applied generalized force of each trajectory, a list of (N, n) arrays
+            at its samples (linear in between), or None.
+        coulomb0: start Coulomb friction F_c (n,), force −F_c,i tanh(q̇_i/ε_i); fixed unless
+            ``fit_coulomb``.  coulomb_epsilon: ε (n,) (:func:`discover.dissipation.coulomb_epsilon`
+            of the data's velocities when None).
         segment_seconds: segment lengths of the continuation stages.
         max_iter: LM iterations per stage.  tol: stop when χ² drops by less (final stage;
             earlier stages stop at Δχ² < 1).
@@ -223,42 +250,74 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         torch.set_num_threads(threads)
     try:
         return _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping,
-                    segment_seconds, max_iter, sigma, tol, device, verbose)
+                    segment_seconds, max_iter, sigma, tol, device, verbose,
+                    forces=forces, coulomb0=coulomb0, fit_coulomb=fit_coulomb, epsilon=coulomb_epsilon)
     finally:
         torch.set_num_threads(old)
 
 
+def _segment_index(trajs, segs, T):
+    """(S, T) indices into the concatenated samples of all trajectories, one row per segment,
+    the segment's last sample repeated past its end."""
+    offset = np.cumsum([0] + [len(t) for t, _ in trajs])[:-1]
+    start = np.array([offset[i] + a for i, a, _ in segs])
+    length = np.array([L for _, _, L in segs])
+    return start[:, None] + np.minimum(np.arange(T)[None, :], length[:, None] - 1), length
+
+
+def _segment_times(trajs, segs, T):
+    """(S, T) sample times of each segment, continued past its end with its mean step (those
+    steps are masked)."""
+    idx, length = _segment_index(trajs, segs, T)
+    t = np.concatenate([t for t, _ in trajs])[idx]
+    h = (t[:, -1] - t[:, 0]) / np.maximum(length - 1, 1)
+    past = np.maximum(np.arange(T)[None, :] - (length[:, None] - 1), 0)
+    return t + past * h[:, None]
+
+
+def _segment_forces(forces, trajs, segs, T):
+    """(S, T, n) known force of each segment at its samples, the last sample repeated past the
+    segment's end (those steps are masked); one gather over all trajectories."""
+    F = np.concatenate([np.asarray(f, float).reshape(len(t), -1) for f, (t, _) in zip(forces, trajs)])
+    return F[_segment_index(trajs, segs, T)[0]]
+
+
 def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping, segment_seconds,
-         max_iter, sigma, tol, device, verbose):
+         max_iter, sigma, tol, device, verbose, *, forces=None, coulomb0=None, fit_coulomb=False, epsilon=None):
     t_start = time.perf_counter()
     dt = torch.float64
     ts = TermSet(list(terms), list(coordinates))
     n, K = len(coordinates), len(ts)
     trajs = [(np.asarray(t, float), np.asarray(q, float).reshape(len(t), n)) for t, q in trajectories]
-    for t, _ in trajs:
-        d = np.diff(t)
-        if len(t) < 4 or not np.allclose(d, d.mean(), rtol=1e-3, atol=0):
-            raise ValueError("fit_trajectories needs trajectories of ≥ 4 samples on uniform time steps (within 0.1 %)")
-    A = np.atleast_2d(np.asarray(norm_rows, float))
+    for t, _ in trajs:  # RK4 steps from sample to sample: a recording's clock may jitter
+        if len(t) < 4 or not np.all(np.diff(t) > 0):
+            raise ValueError("fit_trajectories needs trajectories of ≥ 4 samples at increasing times")
+    A = np.asarray(norm_rows, float).reshape(-1, K)
     xi0 = np.asarray(coef0, float).copy()
     c0 = np.zeros(n) if damping0 is None else np.asarray(damping0, float).copy()
-    if not (np.all(np.isfinite(xi0)) and np.all(np.isfinite(c0))):
-        raise ValueError("coef0 and damping0 must be finite")
+    fc0 = np.zeros(n) if coulomb0 is None else np.asarray(coulomb0, float).copy()
+    if not (np.all(np.isfinite(xi0)) and np.all(np.isfinite(c0)) and np.all(np.isfinite(fc0))):
+        raise ValueError("coef0, damping0 and coulomb0 must be finite")
+    if forces is not None and len(forces) != len(trajs):
+        raise ValueError(f"forces: {len(forces)} arrays for {len(trajs)} trajectories")
+    if epsilon is None:
+        from .dissipation import coulomb_epsilon
+        epsilon = coulomb_epsilon(np.concatenate([np.gradient(q, t, axis=0) for t, q in trajs]))
     m = A.shape[0]
-    piv = scipy.linalg.qr(A, pivoting=True, mode="r")[1]
+    piv = scipy.linalg.qr(A, pivoting=True, mode="r")[1] if m else np.arange(K)
     bset, fset = list(piv[:m]), sorted(piv[m:])
-    AB_inv = np.linalg.inv(A[:, bset])
+    AB_inv = np.linalg.inv(A[:, bset]) if m else np.zeros((0, 0))
     if m == 1 and abs(A[0] @ xi0 - 1) > 1e-12 and A[0] @ xi0 != 0:
         s_ = 1.0 / (A[0] @ xi0)
-        xi0, c0 = xi0 * s_, c0 * s_
+        xi0, c0, fc0 = xi0 * s_, c0 * s_, fc0 * s_
     x0, Z = np.zeros(K), np.zeros((K, len(fset)))
     x0[bset] = AB_inv @ np.ones(m)
     Z[fset, range(len(fset))] = 1.0
     Z[bset] = -AB_inv @ A[:, fset]
     T_ = lambda x: torch.as_tensor(np.asarray(x, float), dtype=dt, device=device)
-    prob = _Problem(ts, T_(x0), T_(Z), fit_damping, n)
-    g = T_(np.concatenate([xi0[fset], c0 if fit_damping else []]))
-    c_fixed = T_(c0)
+    prob = _Problem(ts, T_(x0), T_(Z), fit_damping, n, fit_coulomb, T_(np.broadcast_to(epsilon, (n,)).copy()))
+    g = T_(np.concatenate([xi0[fset], c0 if fit_damping else [], fc0 if fit_coulomb else []]))
+    fixed = (T_(c0), T_(fc0))
     # noise level: weights during the fit (given, or a first estimate from the data)
     if sigma is not None:
         sig = np.broadcast_to(np.asarray(sigma, float), (n,)).copy()
@@ -281,12 +340,13 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         for j, (i, a, L) in enumerate(segs):
             obs[j, :L], mask[j, :L] = trajs[i][1][a:a + L], 1.0
         obs, mask = T_(obs), T_(mask)
-        h = T_([trajs[i][0][1] - trajs[i][0][0] for i, _, _ in segs])
+        h = T_(np.diff(_segment_times(trajs, segs, T), axis=1))  # (S, T − 1) steps
         s = T_(np.stack([fitted[i][a] for i, a, _ in segs]))
+        Fseg = None if forces is None else T_(_segment_forces(forces, trajs, segs, T))
         stol = tol if si == len(segment_seconds) - 1 else max(tol, 1.0)
 
         def evaluate(g_, s_):
-            Q, V, Jt = prob.rollout(g_, c_fixed, s_, h, T, jac=True)
+            Q, V, Jt = prob.rollout(g_, fixed, s_, h, T, jac=True, force=Fseg)
             r = (Q - obs) * mask
             return r, Jt * mask[..., None], Q, V, float(((r * w) ** 2).sum())
 
@@ -340,10 +400,11 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         nan = np.full(n, np.nan)
         return TrajectoryFitResult(
             coef=xi0, coef_stderr=np.full(K, np.inf), damping=c0, damping_stderr=np.full(n, np.inf),
+            coulomb=fc0, coulomb_stderr=np.full(n, np.inf),
             chi2=math.nan, dof=0, reduced_chi2=math.nan, rms=nan, ssr=nan, n_obs=0,
             segment_seconds=float(segment_seconds[0]), n_segments=0, seconds=time.perf_counter() - t_start, **res)
     r, J, mask = last["cur"][0], last["cur"][1], last["mask"]
-    xi_t, c_t = (x.cpu().numpy() for x in prob.split(last["g"], c_fixed))
+    xi_t, c_t, fc_t = (x.cpu().numpy() for x in prob.split(last["g"], *fixed))
     ssr = (r ** 2).sum((0, 1)).cpu().numpy()
     n_obs_c = float(mask.sum())
     n_par = prob.P + 2 * n * last["S"]
@@ -351,19 +412,22 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         res["sigma"] = sig = np.sqrt(ssr / max(n_obs_c - n_par / n, 1.0))
         w = T_(1.0 / sig)
     try:  # Gauss–Newton curvature at the optimum, segment states eliminated
-        cov_g = torch.linalg.inv(_solve_lm(r, J, prob.P, 0.0, w)[2]).cpu().numpy()
+        cov_g = torch.linalg.inv(_solve_lm(r, J, prob.P, 0.0, w)[2]).cpu().numpy() if prob.P else np.zeros((0, 0))
     except RuntimeError:
         cov_g = np.full((prob.P, prob.P), np.inf)
     nz = Z.shape[1]
-    T_map = np.zeros((K + n, prob.P))  # (ξ, c) = const + T_map · (θ, c_fitted)
+    T_map = np.zeros((K + 2 * n, prob.P))  # (ξ, c, F_c) = const + T_map · (θ, c fitted, F_c fitted)
     T_map[:K, :nz] = Z
     if fit_damping:
-        T_map[K:, nz:] = np.eye(n)
-    cov = T_map @ cov_g @ T_map.T if np.all(np.isfinite(cov_g)) else np.full((K + n, K + n), np.inf)
+        T_map[K:K + n, nz:nz + n] = np.eye(n)
+    if fit_coulomb:
+        T_map[K + n:, prob.P - n:] = np.eye(n)
+    cov = T_map @ cov_g @ T_map.T if np.all(np.isfinite(cov_g)) else np.full((K + 2 * n, K + 2 * n), np.inf)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     chi2, dof = float((ssr / sig ** 2).sum()), int(round(n_obs_c * n - n_par))
     return TrajectoryFitResult(
-        coef=xi_t, coef_stderr=se[:K], damping=c_t, damping_stderr=se[K:], chi2=chi2, dof=dof,
+        coef=xi_t, coef_stderr=se[:K], damping=c_t, damping_stderr=se[K:K + n], coulomb=fc_t,
+        coulomb_stderr=se[K + n:], chi2=chi2, dof=dof,
         reduced_chi2=chi2 / dof if dof > 0 else math.nan, rms=np.sqrt(ssr / n_obs_c), ssr=ssr,
         n_obs=int(n_obs_c * n), segment_seconds=float(last["seconds"]), n_segments=last["S"],
         seconds=time.perf_counter() - t_start, covariance=cov, **res)

@@ -123,6 +123,12 @@ def to_user_units(model, s: np.ndarray, tau: float) -> None:
     model.damping_ = model.damping_ * dfactor
     if model.damping_stderr_ is not None:
         model.damping_stderr_ = model.damping_stderr_ * np.abs(dfactor)
+    if getattr(model, "coulomb_", None) is not None:  # F_c tanh(q̇/ε): F_c like c·q̇, ε like q̇
+        cfactor = dfactor * s / tau
+        model.coulomb_ = model.coulomb_ * cfactor
+        model.coulomb_epsilon_ = model.coulomb_epsilon_ * s / tau
+        if getattr(model, "coulomb_stderr_", None) is not None:
+            model.coulomb_stderr_ = model.coulomb_stderr_ * np.abs(cfactor)
     for alt in model.alternatives_:
         terms, f = convert([sympy.sympify(t, locals=_symbol_table(model.coordinates_)) for t in alt["terms"]])
         alt["terms"] = [str(e) for e in terms]

@@ -10,7 +10,7 @@ import torch
 
 from .. import dissipation
 from ..prepare import stack
-from .base import Gauge, Problem, assemble
+from .base import Gauge, Problem, assemble, friction_epsilon
 
 __all__ = ["StrongForm"]
 
@@ -34,5 +34,7 @@ class StrongForm:
             q, qd, qdd, Q = q[idx], qd[idx], qdd[idx], Q[idx]
         T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
         theta = ts.el_columns(T(q), T(qd), T(qdd)).reshape(-1, len(ts)).detach().numpy()
-        return assemble(ts, theta, dissipation.strong_columns(qd) if friction else None, train, gauge,
-                        -Q.reshape(-1) if forced else None)
+        eps = friction_epsilon(train)
+        block = (np.concatenate([dissipation.strong_columns(qd), dissipation.coulomb_strong_columns(qd, eps)], -1)
+                 if friction else None)
+        return assemble(ts, theta, block, train, gauge, -Q.reshape(-1) if forced else None, eps)

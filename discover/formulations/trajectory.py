@@ -14,7 +14,8 @@ stay held out:
    when it beats the stage-1 choice by Δχ² > ``SWAP`` (same number of coefficients: a
    likelihood ratio above e² ≈ 7), otherwise the stage-1 choice stays;
 2. friction (when allowed and not yet in the model) is added when it lowers χ² by more than
-   ``DECISIVE`` per coefficient (p < 0.001 for χ²(1) at 10.8);
+   ``DECISIVE`` per coefficient (p < 0.001 for χ²(1) at 10.8): viscous first, then Coulomb, each
+   kind judged on its own;
 3. the result is kept when it converged and its held-out q̈ error did not grow by more than
    ``TOLERANCE`` (a guard against gross failures; the held-out q̈ are smoothed estimates, so an
    unbiased model can score a little worse on them).
@@ -45,7 +46,9 @@ RIVALS = 2
 RIVAL_BAND = 2.0
 
 
-def _fit(model, terms, coef, damping, fit_damping, train):
+def _fit(model, terms, coef, friction, fit, train):
+    """One trajectory fit of ``terms`` from ``coef``; ``friction`` = (c, F_c) start values and
+    ``fit`` = (fit c, fit F_c).  With a known force there are no normalization rows."""
     from ..trajectory_fit import fit_trajectories
 
     coords = model.coordinates_
@@ -53,9 +56,13 @@ def _fit(model, terms, coef, damping, fit_damping, train):
     T = lambda x: torch.as_tensor(x, dtype=torch.float64)  # noqa: E731
     A = ts.velocity_hessian_mean(T(stack(train, "q")), T(stack(train, "qdot"))).detach().numpy()
     rows = [coords.index(c) for c in model.normalization_coordinates_]
+    forced = train[0].force is not None
     try:
         r = fit_trajectories(terms, coords, np.asarray(coef, float), A[rows], [(p.t, p.q_obs) for p in train],
-                             damping0=np.asarray(damping, float) if fit_damping else None, fit_damping=fit_damping,
+                             damping0=np.asarray(friction[0], float), fit_damping=fit[0],
+                             coulomb0=np.asarray(friction[1], float), fit_coulomb=fit[1],
+                             coulomb_epsilon=model.coulomb_epsilon_,
+                             forces=[p.force for p in train] if forced else None,
                              segment_seconds=segments(getattr(model, "period_", math.inf)))
     except Exception as exc:  # noqa: BLE001 - a failed fit is one rival less, never a crash
         return None, f"trajectory fit failed: {' '.join(str(exc).split())}"
@@ -81,29 +88,30 @@ def _chi2_gap(a, b, sigma) -> float:
 def trajectory_refine(model, chosen, candidates, train, val, qddot_error, *, friction: bool) -> dict:
     """Stage 2 for ``model`` (a fitted SparseLagrangian whose terms/coefficients are those of the
     :class:`~discover.candidate.Candidate` ``chosen``); ``candidates`` are stage 1's others.  Updates the model in place when accepted
-    (``terms_``, ``coef_``, ``damping_``, ``coef_stderr_``, ``damping_stderr_``) and returns what
+    (``terms_``, ``coef_``, ``damping_``, ``coulomb_``, and their ``*_stderr_``) and returns what
     happened (for ``metrics_``)."""
-    damping = np.asarray(model.damping_, float)
-    has_friction = bool(np.any(damping))
+    n = len(model.coordinates_)
+    damping, coulomb = np.asarray(model.damping_, float), np.asarray(model.coulomb_, float)
+    kinds = (bool(np.any(damping)), bool(np.any(coulomb)))  # viscous, Coulomb in the stage-1 model
     before = qddot_error(model, val)
-    saved = (list(model.terms_), model.coef_.copy(), damping.copy())
-    base, why = _fit(model, list(model.terms_), model.coef_, damping, has_friction, train)
+    saved = (list(model.terms_), model.coef_.copy(), damping.copy(), coulomb.copy())
+    base, why = _fit(model, list(model.terms_), model.coef_, (damping, coulomb), kinds, train)
     if base is None:
         return {"accepted": False, "reason": why, "validation_qddot_error_before": before}
     info = {"validation_qddot_error_before": before}
-    best, best_terms, best_fric = base, list(model.terms_), has_friction
+    best, best_terms, best_kinds = base, list(model.terms_), kinds
     sigma = base.sigma
     key = frozenset(map(str, model.terms_))
     rivals = [c for c in sorted(candidates, key=lambda c: c.val_error)
               if c.n_terms == chosen.n_terms and c.norm == chosen.norm
               and c.val_error <= RIVAL_BAND * chosen.val_error
-              and c.key != key and bool(np.any(c.damping)) == has_friction]
+              and c.key != key and (bool(np.any(c.damping)), bool(np.any(c.coulomb))) == kinds]
     tried, seen = [], {key}
     for c in rivals:
         if c.key in seen:
             continue
         seen.add(c.key)
-        r, _ = _fit(model, list(c.terms), c.coef, c.damping, has_friction, train)
+        r, _ = _fit(model, list(c.terms), c.coef, (c.damping, c.coulomb), kinds, train)
         gap = None if r is None else _chi2_gap(base, r, sigma)
         tried.append({"terms": [str(e) for e in c.terms], "chi2_gain": gap})
         if r is not None and gap > SWAP and r.ssr.sum() < best.ssr.sum():
@@ -111,26 +119,31 @@ def trajectory_refine(model, chosen, candidates, train, val, qddot_error, *, fri
         if len(tried) >= RIVALS:
             break
     info["rivals"] = tried
-    if friction and not has_friction:
-        r, _ = _fit(model, best_terms, best.coef, np.zeros(len(model.coordinates_)), True, train)
+    for kind, label in ((0, "friction_chi2_gain"), (1, "coulomb_chi2_gain")):  # viscous, then Coulomb
+        if not friction or best_kinds[kind]:
+            continue
+        fit = tuple(best_kinds[k] or k == kind for k in range(2))
+        r, _ = _fit(model, best_terms, best.coef, (best.damping, best.coulomb), fit, train)
         if r is not None:
             gap = _chi2_gap(best, r, sigma)
-            info["friction_chi2_gain"] = gap
-            if gap > DECISIVE * len(model.coordinates_):
-                best, best_fric = r, True
+            info[label] = gap
+            if gap > DECISIVE * n:
+                best, best_kinds = r, fit
     model.terms_ = best_terms
     model.coef_ = np.asarray(best.coef, float)
-    model.damping_ = np.asarray(best.damping, float) if best_fric else np.zeros(len(model.coordinates_))
+    model.damping_ = np.asarray(best.damping, float) if best_kinds[0] else np.zeros(n)
+    model.coulomb_ = np.asarray(best.coulomb, float) if best_kinds[1] else np.zeros(n)
     model._build()
     after = qddot_error(model, val)
     info |= {"converged": True, "reduced_chi2": float(best.reduced_chi2),
              "position_rms": [float(x) for x in best.rms], "segment_seconds": float(best.segment_seconds),
              "validation_qddot_error_after": after, "support_changed": best_terms != saved[0],
-             "friction_added": best_fric and not has_friction}
+             "friction_added": best_kinds[0] and not kinds[0], "coulomb_added": best_kinds[1] and not kinds[1]}
     if not np.isfinite(after) or after > before * (1 + TOLERANCE):
-        model.terms_, model.coef_, model.damping_ = saved
+        model.terms_, model.coef_, model.damping_, model.coulomb_ = saved
         model._build()
         return info | {"accepted": False, "reason": f"held-out q̈ error grew from {before:.4g} to {after:.4g}"}
     model.coef_stderr_ = np.asarray(best.coef_stderr, float)
-    model.damping_stderr_ = np.asarray(best.damping_stderr, float) if best_fric else None
+    model.damping_stderr_ = np.asarray(best.damping_stderr, float) if best_kinds[0] else None
+    model.coulomb_stderr_ = np.asarray(best.coulomb_stderr, float) if best_kinds[1] else None
     return info | {"accepted": True}

@@ -7,7 +7,7 @@ import torch
 
 from .. import dissipation
 from ..weak import weak_columns
-from .base import Gauge, Problem, assemble
+from .base import Gauge, Problem, assemble, friction_epsilon
 
 __all__ = ["WeakForm"]
 
@@ -26,7 +26,10 @@ class WeakForm:
                                          torch.as_tensor(p.qdot, dtype=torch.float64))
             blocks.append(weak_columns(g1, g2, p.tf).reshape(-1, len(ts)))
         theta = torch.cat(blocks, 0).detach().numpy()
-        D = np.concatenate([dissipation.weak_columns(p.q_obs, p.tf) for p in train], 0) if friction else None
+        eps = friction_epsilon(train)
+        D = np.concatenate([np.concatenate([dissipation.weak_columns(p.q_obs, p.tf),
+                                            dissipation.coulomb_weak_columns(p.qdot, p.tf, eps)], -1)
+                            for p in train], 0) if friction else None
         forced = train[0].force is not None
         Q = np.concatenate([-(p.tf.psi @ p.force).reshape(-1) for p in train]) if forced else None
-        return assemble(ts, theta, D, train, gauge, Q)
+        return assemble(ts, theta, D, train, gauge, Q, eps)

@@ -114,13 +114,21 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         lines += ["## Lagrangian", "", f"$$L = {to_latex(L, coords)}$$", "", "```", f"L = {L}", "```", "",
                   f"Normalization: {model.normalization_} (L and cL give the same motion, and "
                   "terms whose Euler–Lagrange equations vanish identically are dropped).", ""]
-        R = model.rayleigh() if getattr(model, "dissipation", False) is True or np.any(getattr(model, "damping_", 0)) else None
+        coulomb = getattr(model, "coulomb_", None)
+        dry = coulomb is not None and bool(np.any(coulomb))
+        R = (model.rayleigh() if getattr(model, "dissipation", False) is True or np.any(getattr(model, "damping_", 0))
+             or dry else None)
         eqs = equations_of_motion(L, coords)
         if R is not None:
             lines += ["## Dissipation (Rayleigh function)", "", f"$$R = {to_latex(R, coords)}$$", "",
                       "```", f"R = {R}", "```", "",
                       "Linear friction fitted beside L (same normalization): the equations of motion are "
                       "d/dt ∂L/∂q̇ − ∂L/∂q + ∂R/∂q̇ = 0, and energy is not conserved.", ""]
+            if dry:
+                lines += ["Coulomb (dry) friction: the terms F_c ε log cosh(q̇/ε) give the force "
+                          "−F_c tanh(q̇/ε), a sign function smoothed over ε = 1 % of the RMS speed ("
+                          + ", ".join(f"{q}: F_c = {f:.6g}, ε = {e:.3g}" for q, f, e in
+                                      zip(coords, coulomb, model.coulomb_epsilon_) if f) + ").", ""]
             vs = [sympy.Symbol(velocity_name(c)) for c in coords]
             eqs = [sympy.Eq(e.lhs + sympy.diff(R, v), 0) for e, v in zip(eqs, vs)]
         rhs = ([sympy.Symbol(c + "_force") for c in coords] if getattr(model, "force_", False)
@@ -144,6 +152,11 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
             if dse is not None:
                 lines += ["| friction | c | ± stderr |", "|---|---|---|"]
                 lines += [f"| {q} | {c:.6g} | {e:.2g} |" for q, c, e in zip(model.coordinates_, model.damping_, dse)]
+                lines += [""]
+            cse = getattr(model, "coulomb_stderr_", None)
+            if cse is not None:
+                lines += ["| Coulomb friction | F_c | ± stderr |", "|---|---|---|"]
+                lines += [f"| {q} | {c:.6g} | {e:.2g} |" for q, c, e in zip(model.coordinates_, model.coulomb_, cse)]
                 lines += [""]
         _fig_coefficients(model.terms_, model.coef_, out / "coefficients.png")
         lines += ["![coefficients](coefficients.png)", ""]
