@@ -19,6 +19,12 @@ in least squares; under Gaussian position noise this is the maximum-likelihood e
 * Levenberg–Marquardt on the normal equations, the per-segment states eliminated by a Schur
   complement (batched 2n×2n Cholesky); a failed rollout (non-finite, singular or indefinite M)
   counts as an infinite cost: the step is rejected and the damping raised.
+* Tracking drift: each segment also gets an observation offset b_s (n,), y = q(t) + b_s, eliminated
+  with the segment's state, so a slow additive drift of the positions (a camera tracker's creep,
+  time scale ≫ the segment) is absorbed instead of biasing ξ.  Only where identifiable: a
+  coordinate the model's q̈ does not depend on gets none, and where a common shift of q_i is
+  absorbed by the coefficients (cos θ and sin θ together, a linear term beside x²) the first
+  segment's offset is pinned to 0 (the frame of the angle's zero).
 * Continuation over segment lengths (1 s → 2 s by default): each stage starts from the previous
   coefficients and its fitted states at the new segment starts.  First-stage states come from a
   Savitzky–Golay fit of the data (positions and velocities at the segment start).
@@ -67,6 +73,8 @@ class TrajectoryFitResult:
     message: str = ""
     stages: list = field(default_factory=list)
     covariance: np.ndarray | None = None   # of (ξ, c) (K + n fitted)
+    offsets: np.ndarray | None = None      # (segments, n) observation offsets b_s (0 where not fitted)
+    offset_segments: list = field(default_factory=list)  # (trajectory, start, length) of each segment
 
 
 class _Fail(Exception):
@@ -200,7 +208,7 @@ def _solve_lm(r, J, P, lam, w):
 
 def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damping0=None,
                      fit_damping=False, segment_seconds: Sequence[float] = (1.0, 2.0), max_iter: int = 30,
-                     sigma=None, tol: float = 1e-2, device="cpu", threads: int | None = 1,
+                     sigma=None, tol: float = 1e-2, offsets: bool = True, device="cpu", threads: int | None = 1,
                      verbose=False) -> TrajectoryFitResult:
     """Fit ξ (and friction c) with per-segment initial states to measured positions.
 
@@ -215,6 +223,7 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         max_iter: LM iterations per stage.  tol: stop when χ² drops by less (final stage;
             earlier stages stop at Δχ² < 1).
         sigma: position noise σ (scalar or (n,)); None: estimated from the final residuals.
+        offsets: fit a per-segment observation offset (a slow tracking drift) where identifiable.
         device: torch device.  threads: torch CPU threads during the fit (restored after; the
             ops are small, so one thread is faster than two that contend); None: leave as is.
     """
@@ -223,13 +232,38 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         torch.set_num_threads(threads)
     try:
         return _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping,
-                    segment_seconds, max_iter, sigma, tol, device, verbose)
+                    segment_seconds, max_iter, sigma, tol, offsets, device, verbose)
     finally:
         torch.set_num_threads(old)
 
 
+def _offset_modes(prob, g, c_fixed, fitted, n, dtype, device) -> np.ndarray:
+    """Per coordinate: 0 no offset (q̈ does not depend on q_i), 1 offsets on every segment,
+    2 offsets with the first segment's pinned (a common shift of q_i is absorbed by the
+    coefficients: ∂q̈/∂q_i lies in the span of ∂q̈/∂(θ, c) at the data's states)."""
+    states = np.concatenate(fitted)
+    states = states[np.linspace(0, len(states) - 1, min(len(states), 2000)).astype(int)]
+    X = torch.as_tensor(states, dtype=dtype, device=device)
+    xi, c = prob.split(g, c_fixed)
+    try:
+        _, Jq, _, G = prob.acc_jac(xi, c, X[:, :n], X[:, n:])
+    except SingularMassMatrixError:
+        return np.ones(n, int)
+    Jq, G = Jq.cpu().numpy(), G.reshape(-1, G.shape[-1]).cpu().numpy()
+    scale = np.linalg.norm(Jq)
+    modes = np.ones(n, int)
+    for i in range(n):
+        col = Jq[:, :, i].reshape(-1)
+        norm = np.linalg.norm(col)
+        if norm <= 1e-9 * scale:
+            modes[i] = 0
+        elif G.shape[1] and np.linalg.norm(col - G @ np.linalg.lstsq(G, col, rcond=None)[0]) <= 1e-6 * norm:
+            modes[i] = 2
+    return modes
+
+
 def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping, segment_seconds,
-         max_iter, sigma, tol, device, verbose):
+         max_iter, sigma, tol, offsets, device, verbose):
     t_start = time.perf_counter()
     dt = torch.float64
     ts = TermSet(list(terms), list(coordinates))
@@ -271,7 +305,8 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
     fitted = []
     for t, q in trajs:
         qs, qd, _ = SavitzkyGolay(polyorder=4).differentiate(t, q)
-        fitted.append(np.hstack([qs.reshape(-1, n), qd.reshape(-1, n)]))
+        fitted.append(np.hstack([qs.reshape(-1, n), qd.reshape(-1, n), np.zeros((len(t), n))]))
+    modes = _offset_modes(prob, g, c_fixed, [f[:, :2 * n] for f in fitted], n, dt, device) if offsets else np.zeros(n, int)
 
     stages, total_it, converged, message, last = [], 0, False, "", None
     for si, seconds in enumerate(segment_seconds):
@@ -283,11 +318,17 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         obs, mask = T_(obs), T_(mask)
         h = T_([trajs[i][0][1] - trajs[i][0][0] for i, _, _ in segs])
         s = T_(np.stack([fitted[i][a] for i, a, _ in segs]))
+        # which offsets are free: (S, n) 0/1; a fixed one keeps a zero Jacobian column (no step)
+        om = np.broadcast_to(modes > 0, (S, n)).astype(float)
+        om[0, modes == 2] = 0.0
+        s[:, 2 * n:] *= T_(om)
+        obs_cols = T_(om)[:, None, :, None] * torch.eye(n, dtype=dt, device=device)  # (S, 1, n, n)
         stol = tol if si == len(segment_seconds) - 1 else max(tol, 1.0)
 
         def evaluate(g_, s_):
-            Q, V, Jt = prob.rollout(g_, c_fixed, s_, h, T, jac=True)
-            r = (Q - obs) * mask
+            Q, V, Jt = prob.rollout(g_, c_fixed, s_[:, :2 * n], h, T, jac=True)
+            r = (Q + s_[:, None, 2 * n:] - obs) * mask
+            Jt = torch.cat([Jt, obs_cols.expand(-1, T, -1, -1)], -1)
             return r, Jt * mask[..., None], Q, V, float(((r * w) ** 2).sum())
 
         try:
@@ -323,7 +364,8 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         total_it += it
         if verbose:
             print(f"[trajectory_fit] {seconds:g} s × {S} segments: χ² {cur[4]:.6g}, {it} iterations")
-        last = dict(seconds=seconds, S=S, cur=cur, g=g.clone(), mask=mask)
+        last = dict(seconds=seconds, S=S, cur=cur, g=g.clone(), mask=mask, b=s[:, 2 * n:].cpu().numpy(),
+                    segs=segs, n_off=int(om.sum()))
         stages.append({"segment_seconds": seconds, "segments": S, "iterations": it, "chi2": cur[4],
                        "converged": ok, "seconds": time.perf_counter() - t_start})
         converged = ok
@@ -331,8 +373,9 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
             message = message or f"{seconds:g} s segments: no convergence in {max_iter} iterations"
             break
         Qf, Vf = cur[2].cpu().numpy(), cur[3].cpu().numpy()  # fitted states start the next stage
+        b = s[:, 2 * n:].cpu().numpy()
         for j, (i, a, L) in enumerate(segs):
-            fitted[i][a:a + L] = np.hstack([Qf[j, :L], Vf[j, :L]])
+            fitted[i][a:a + L] = np.hstack([Qf[j, :L], Vf[j, :L], np.broadcast_to(b[j], (L, n))])
 
     res = dict(terms=list(ts.names), sigma=sig, sigma_estimated=sigma is None, n_params=prob.P,
                iterations=total_it, converged=converged, message=message, stages=stages)
@@ -346,7 +389,7 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
     xi_t, c_t = (x.cpu().numpy() for x in prob.split(last["g"], c_fixed))
     ssr = (r ** 2).sum((0, 1)).cpu().numpy()
     n_obs_c = float(mask.sum())
-    n_par = prob.P + 2 * n * last["S"]
+    n_par = prob.P + 2 * n * last["S"] + last["n_off"]
     if sigma is None:  # σ² = SSR / (observations − parameters), parameters shared by coordinate
         res["sigma"] = sig = np.sqrt(ssr / max(n_obs_c - n_par / n, 1.0))
         w = T_(1.0 / sig)
@@ -366,7 +409,8 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         coef=xi_t, coef_stderr=se[:K], damping=c_t, damping_stderr=se[K:], chi2=chi2, dof=dof,
         reduced_chi2=chi2 / dof if dof > 0 else math.nan, rms=np.sqrt(ssr / n_obs_c), ssr=ssr,
         n_obs=int(n_obs_c * n), segment_seconds=float(last["seconds"]), n_segments=last["S"],
-        seconds=time.perf_counter() - t_start, covariance=cov, **res)
+        seconds=time.perf_counter() - t_start, covariance=cov, offsets=last["b"], offset_segments=last["segs"],
+        **res)
 
 
 def likelihood_ratio(small: TrajectoryFitResult, large: TrajectoryFitResult, sigma=None) -> dict:

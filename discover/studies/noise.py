@@ -162,10 +162,13 @@ def prepare_system(name: str, cfg: SweepConfig, seed: int) -> dict:
     return {"t": t, "q": q, "qd": qd, "tt": tt, "qt": qt, "vt": vt, "true_a": true_a}
 
 
-def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_path: str | None = None) -> dict:
+def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_path: str | None = None,
+             data=None) -> dict:
     """Fit one (system, method, noise, seed) cell and score it; never raises (status column).
 
-    prepared: :func:`prepare_system` output (None with ``csv_path``: a user CSV, no truth)."""
+    prepared: :func:`prepare_system` output (None with ``csv_path``: a user CSV, no truth).
+    data: the TrajectorySet to fit instead of the clean positions plus noise (e.g. with a
+    tracking drift, :mod:`discover.studies.drift`); scored against the same truth."""
     torch.set_num_threads(1)
     import warnings
 
@@ -184,7 +187,7 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
             coords = list(system.coordinates)
             d = prepared if prepared is not None else prepare_system(cell.system, cfg, cell.seed)
             q, qd = d["q"], d["qd"]
-            data = noisy_set(d["t"], q, coords, cell.noise, cell.seed)
+            data = noisy_set(d["t"], q, coords, cell.noise, cell.seed) if data is None else data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if cell.method == "cli":
