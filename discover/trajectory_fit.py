@@ -19,7 +19,7 @@ in least squares; under Gaussian position noise this is the maximum-likelihood e
 * Levenberg–Marquardt on the normal equations, the per-segment states eliminated by a Schur
   complement (batched 2n×2n Cholesky); a failed rollout (non-finite, singular or indefinite M)
   counts as an infinite cost: the step is rejected and the damping raised.
-* Tracking drift: each segment also gets an observation offset b_s (n,), y = q(t) + b_s, eliminated
+* Tracking drift (``offsets=True``): each segment also gets an observation offset b_s (n,), y = q(t) + b_s, eliminated
   with the segment's state, so a slow additive drift of the positions (a camera tracker's creep,
   time scale ≫ the segment) is absorbed instead of biasing ξ.  Only where identifiable: a
   coordinate the model's q̈ does not depend on gets none, and where a common shift of q_i is
@@ -208,7 +208,7 @@ def _solve_lm(r, J, P, lam, w):
 
 def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damping0=None,
                      fit_damping=False, segment_seconds: Sequence[float] = (1.0, 2.0), max_iter: int = 30,
-                     sigma=None, tol: float = 1e-2, offsets: bool = True, device="cpu", threads: int | None = 1,
+                     sigma=None, tol: float = 1e-2, offsets: bool = False, device="cpu", threads: int | None = 1,
                      verbose=False) -> TrajectoryFitResult:
     """Fit ξ (and friction c) with per-segment initial states to measured positions.
 
@@ -223,7 +223,9 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         max_iter: LM iterations per stage.  tol: stop when χ² drops by less (final stage;
             earlier stages stop at Δχ² < 1).
         sigma: position noise σ (scalar or (n,)); None: estimated from the final residuals.
-        offsets: fit a per-segment observation offset (a slow tracking drift) where identifiable.
+        offsets: fit a per-segment observation offset (a slow tracking drift) where identifiable
+            (each costs precision where the offset is nearly collinear with the segment's motion:
+            whether the data need them is a model choice, :mod:`discover.formulations.trajectory`).
         device: torch device.  threads: torch CPU threads during the fit (restored after; the
             ops are small, so one thread is faster than two that contend); None: leave as is.
     """

@@ -51,8 +51,7 @@ def test_pendulum_recovers_g_over_l_within_its_standard_error(pendulum_fit):
     assert 0 < se < 2e-3 * G                     # informative: 0.2 % of the value
     assert abs(res.coef[1] - G) < 4 * se         # 4 σ: fails by chance with probability 6e-5
     # reduced χ² with the true σ: mean 1, std sqrt(2/dof)
-    # parameters: the free coefficient, and per segment its state (θ, θ̇) and observation offset
-    assert res.dof == 2000 - 1 - 3 * res.n_segments
+    assert res.dof == 2000 - 1 - 2 * res.n_segments
     assert abs(res.reduced_chi2 - 1) < 4 * np.sqrt(2 / res.dof)
     assert np.allclose(res.rms, SIGMA, rtol=0.1)
 

@@ -13,9 +13,13 @@ stay held out:
    whose held-out weak error is within ``RIVAL_BAND`` of its own (best first) are each fitted; the one with the smallest residual wins
    when it beats the stage-1 choice by Δχ² > ``SWAP`` (same number of coefficients: a
    likelihood ratio above e² ≈ 7), otherwise the stage-1 choice stays;
-2. friction (when allowed and not yet in the model) is added when it lowers χ² by more than
+2. a slow drift of the tracking: per-segment observation offsets (eliminated like the segment's
+   state, :func:`discover.trajectory_fit.fit_trajectories` ``offsets=True``) are kept when they
+   lower χ² by more than chance allows (p < ``DRIFT_P`` for χ² with one degree per offset); they
+   cost precision where an offset is nearly collinear with a segment's motion, so not by default;
+3. friction (when allowed and not yet in the model) is added when it lowers χ² by more than
    ``DECISIVE`` per coefficient (p < 0.001 for χ²(1) at 10.8);
-3. the result is kept when it converged and its held-out q̈ error did not grow by more than
+4. the result is kept when it converged and its held-out q̈ error did not grow by more than
    ``TOLERANCE`` (a guard against gross failures; the held-out q̈ are smoothed estimates, so an
    unbiased model can score a little worse on them).
 """
@@ -24,12 +28,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.stats
 import torch
 
 from ..library import TermSet
 from ..prepare import stack
 
-__all__ = ["trajectory_refine", "segments", "TOLERANCE", "DECISIVE", "SWAP", "RIVALS", "RIVAL_BAND"]
+__all__ = ["trajectory_refine", "segments", "TOLERANCE", "DECISIVE", "SWAP", "RIVALS", "RIVAL_BAND", "DRIFT_P",
+           "TRY_OFFSETS"]
 
 #: relative growth of the held-out q̈ error still accepted from the trajectory fit
 TOLERANCE = 0.25
@@ -43,9 +49,13 @@ RIVALS = 2
 #: (the weak form's bias can reverse look-alikes by ~1.5×, measured on a Duffing oscillator at 2 %
 #: noise: x⁴ 0.127 against cos x 0.084; supports 10× worse are not look-alikes)
 RIVAL_BAND = 2.0
+#: per-segment observation offsets (a tracking drift) are kept when their χ² gain has p below this
+DRIFT_P = 1e-3
+#: try the offsets at all (studies switch it off to measure what they change)
+TRY_OFFSETS = True
 
 
-def _fit(model, terms, coef, damping, fit_damping, train):
+def _fit(model, terms, coef, damping, fit_damping, train, offsets=False):
     from ..trajectory_fit import fit_trajectories
 
     coords = model.coordinates_
@@ -56,7 +66,7 @@ def _fit(model, terms, coef, damping, fit_damping, train):
     try:
         r = fit_trajectories(terms, coords, np.asarray(coef, float), A[rows], [(p.t, p.q_obs) for p in train],
                              damping0=np.asarray(damping, float) if fit_damping else None, fit_damping=fit_damping,
-                             segment_seconds=segments(getattr(model, "period_", math.inf)))
+                             segment_seconds=segments(getattr(model, "period_", math.inf)), offsets=offsets)
     except Exception as exc:  # noqa: BLE001 - a failed fit is one rival less, never a crash
         return None, f"trajectory fit failed: {' '.join(str(exc).split())}"
     ok = r.converged and np.all(np.isfinite(r.coef)) and np.all(np.isfinite(r.coef_stderr))
@@ -111,8 +121,17 @@ def trajectory_refine(model, chosen, candidates, train, val, qddot_error, *, fri
         if len(tried) >= RIVALS:
             break
     info["rivals"] = tried
+    offsets = False
+    if TRY_OFFSETS:
+        r, _ = _fit(model, best_terms, best.coef, best.damping, best_fric, train, offsets=True)
+        if r is not None and best.dof > r.dof:
+            gap = _chi2_gap(best, r, sigma)
+            info["drift_chi2_gain"], info["drift_offsets"] = gap, best.dof - r.dof
+            if scipy.stats.chi2.sf(gap, best.dof - r.dof) < DRIFT_P:
+                best, offsets = r, True
+        info["drift_offsets_added"] = offsets
     if friction and not has_friction:
-        r, _ = _fit(model, best_terms, best.coef, np.zeros(len(model.coordinates_)), True, train)
+        r, _ = _fit(model, best_terms, best.coef, np.zeros(len(model.coordinates_)), True, train, offsets=offsets)
         if r is not None:
             gap = _chi2_gap(best, r, sigma)
             info["friction_chi2_gain"] = gap

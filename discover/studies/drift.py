@@ -17,7 +17,9 @@ and fits the positions with the default :class:`discover.Discover` (what ``pipel
 returns with no options), scored like the noise sweep's ``cli`` cells
 (:func:`discover.studies.noise.run_cell`: exact support modulo gauge, largest relative
 coefficient error against the truth normalized like the fit, held-out q̈ error on clean states,
-coverage of ±2 stderr).
+coverage of ±2 stderr).  Each case runs twice: with stage 2 trying the trajectory fit's per-segment
+observation offsets and keeping them when χ² says the data need them (the default path,
+:mod:`discover.formulations.trajectory`), and without that decision (the default before it).
 """
 from __future__ import annotations
 
@@ -28,11 +30,11 @@ import numpy as np
 from ..parallel import session
 from .noise import Cell, SweepConfig, prepare_system, run_cell
 
-__all__ = ["DRIFTS", "DriftConfig", "drift", "drifted_set", "run_case", "run_study", "FIELDS"]
+__all__ = ["DRIFTS", "DriftConfig", "drift", "drifted_set", "run_case", "run_study", "key", "FIELDS"]
 
 DRIFTS = ("none", "walk", "trend")
 
-FIELDS = ["system", "drift", "seed", "noise", "amplitude", "status", "returned", "success", "coef_rel_error",
+FIELDS = ["system", "drift", "offsets", "seed", "noise", "amplitude", "status", "returned", "success", "coef_rel_error",
           "qddot_error", "stderr_n", "stderr_within_2", "stderr_max_abs_z", "stderr_z", "terms",
           "fit_seconds", "error"]
 
@@ -77,30 +79,44 @@ def drifted_set(t, q, coordinates, kind: str, cfg: DriftConfig, seed: int):
     return data, d
 
 
-def run_case(system: str, kind: str, seed: int, cfg: DriftConfig, prepared: dict | None = None) -> dict:
-    """One fit of the default path on drifted data, scored against the truth (never raises)."""
+def run_case(system: str, kind: str, seed: int, cfg: DriftConfig, prepared: dict | None = None, *,
+             offsets: bool = True) -> dict:
+    """One fit of the default path on drifted data, scored against the truth (never raises);
+    ``offsets``: the stage-2 decision on per-segment observation offsets tried (the default
+    path) or not (the default before it existed)."""
+    from ..formulations import trajectory
     from .noise_friction import reference
 
     sys_, _ = reference(system)
     d = prepared if prepared is not None else prepare_system(system, cfg.sweep, seed)
     data, _ = drifted_set(d["t"], d["q"], list(sys_.coordinates), kind, cfg, seed)
-    row = run_cell(Cell(system, "cli", cfg.noise, seed), cfg.sweep, d, data=data)
-    return row | {"drift": kind, "amplitude": cfg.amplitude if kind != "none" else 0.0}
+    saved, trajectory.TRY_OFFSETS = trajectory.TRY_OFFSETS, offsets
+    try:
+        row = run_cell(Cell(system, "cli", cfg.noise, seed), cfg.sweep, d, data=data)
+    finally:
+        trajectory.TRY_OFFSETS = saved
+    return row | {"drift": kind, "offsets": offsets, "amplitude": cfg.amplitude if kind != "none" else 0.0}
 
 
-def _case(system, kinds, seed, cfg):
-    d = prepare_system(system, cfg.sweep, seed)
-    return [run_case(system, k, seed, cfg, d) for k in kinds]
+def _case(system, kind, seed, offsets, cfg):
+    return run_case(system, kind, seed, cfg, offsets=offsets)
 
 
-def run_study(systems, kinds, seeds, cfg: DriftConfig, *, jobs: int = 1, sink=None) -> list[dict]:
-    """Every (system, seed) with every drift kind (the clean data simulated once per pair);
-    ``sink(row)`` is called as rows finish."""
+def run_study(systems, kinds, seeds, cfg: DriftConfig, *, jobs: int = 1, offsets=(False, True),
+              done=(), sink=None) -> list[dict]:
+    """Every (system, drift kind, seed, offsets) case not in ``done`` (keys as :func:`key`);
+    ``sink(row)`` is called as rows finish.  Returns the new rows."""
+    todo = [(s, k, sd, o, cfg) for s in systems for sd in seeds for k in kinds for o in offsets
+            if key({"system": s, "drift": k, "seed": sd, "offsets": o}) not in set(done)]
     rows = []
     with session(jobs=jobs, backend="loky") as run:
-        for group in run(_case, [(s, list(kinds), sd, cfg) for s in systems for sd in seeds]):
-            for row in group:
-                rows.append(row)
-                if sink is not None:
-                    sink(row)
+        for row in run(_case, todo):
+            rows.append(row)
+            if sink is not None:
+                sink(row)
     return rows
+
+
+def key(row) -> tuple:
+    """A case's identity in a drift.csv row or a new row."""
+    return (row["system"], row["drift"], str(row["seed"]), str(row["offsets"]))
