@@ -101,7 +101,9 @@ def coverage_lines(rows: list[dict], method: str = "cli") -> list[str]:
            "was accepted; σ = 0 runs no stage 2), z = (ξ_fit − ξ_true) / stderr for each coefficient "
            "with a stderr (the pinned normalization term has none) and for the friction coefficients; "
            "ξ_true is the truth normalized and gauge-mapped like the fit (as for the coefficient "
-           "errors). Calibrated: ≥ 90 % within ±2 (95.4 % for Gaussian z), RMS z ≈ 1.", "",
+           "errors). Calibrated: ≥ 90 % within ±2 (95.4 % for Gaussian z), RMS z ≈ 1. A seed's noise "
+           "draw is the same at every level (scaled by σ), so its z-scores change little from level to "
+           "level: the independent samples are the seeds' coefficients, fewer than the pooled count.", "",
            head[0].format("pooled"), head[1], line("**all**", rows), ""]
     out += [head[0].format("noise σ / std q"), head[1]] + [
         line(f"{lv:g}", [r for r in rows if _f(r["noise"]) == lv]) for lv in levels] + [""]
