@@ -21,6 +21,12 @@ in least squares; under Gaussian position noise this is the maximum-likelihood e
 * Levenberg–Marquardt on the normal equations, the per-segment states eliminated by a Schur
   complement (batched 2n×2n Cholesky); a failed rollout (non-finite, singular or indefinite M)
   counts as an infinite cost: the step is rejected and the damping raised.
+* Tracking drift (``offsets=True``): each segment also gets an observation offset b_s (n,), y = q(t) + b_s, eliminated
+  with the segment's state, so a slow additive drift of the positions (a camera tracker's creep,
+  time scale ≫ the segment) is absorbed instead of biasing ξ.  Only where identifiable: a
+  coordinate the model's q̈ does not depend on gets none, and where a common shift of q_i is
+  absorbed by the coefficients (cos θ and sin θ together, a linear term beside x²) the first
+  segment's offset is pinned to 0 (the frame of the angle's zero).
 * Continuation over segment lengths (1 s → 2 s by default): each stage starts from the previous
   coefficients and its fitted states at the new segment starts.  First-stage states come from a
   Savitzky–Golay fit of the data (positions and velocities at the segment start).
@@ -72,6 +78,8 @@ class TrajectoryFitResult:
     covariance: np.ndarray | None = None   # of (ξ, c, F_c) (K + 2n)
     coulomb: np.ndarray | None = None          # (n,) Coulomb friction F_c,i (force −F_c,i tanh(q̇_i/ε_i))
     coulomb_stderr: np.ndarray | None = None
+    offsets: np.ndarray | None = None      # (segments, n) observation offsets b_s (0 where not fitted)
+    offset_segments: list = field(default_factory=list)  # (trajectory, start, length) of each segment
 
 
 class _Fail(Exception):
@@ -221,7 +229,7 @@ def _solve_lm(r, J, P, lam, w):
 def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damping0=None,
                      fit_damping=False, forces=None, coulomb0=None, fit_coulomb=False, coulomb_epsilon=None,
                      segment_seconds: Sequence[float] = (1.0, 2.0), max_iter: int = 30,
-                     sigma=None, tol: float = 1e-2, device="cpu", threads: int | None = 1,
+                     sigma=None, tol: float = 1e-2, offsets: bool = False, device="cpu", threads: int | None = 1,
                      verbose=False) -> TrajectoryFitResult:
     """Fit ξ (and friction c) with per-segment initial states to measured positions.
 
@@ -242,6 +250,9 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
         max_iter: LM iterations per stage.  tol: stop when χ² drops by less (final stage;
             earlier stages stop at Δχ² < 1).
         sigma: position noise σ (scalar or (n,)); None: estimated from the final residuals.
+        offsets: fit a per-segment observation offset (a slow tracking drift) where identifiable
+            (each costs precision where the offset is nearly collinear with the segment's motion:
+            whether the data need them is a model choice, :mod:`discover.formulations.trajectory`).
         device: torch device.  threads: torch CPU threads during the fit (restored after; the
             ops are small, so one thread is faster than two that contend); None: leave as is.
     """
@@ -251,9 +262,35 @@ def fit_trajectories(terms, coordinates, coef0, norm_rows, trajectories, *, damp
     try:
         return _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping,
                     segment_seconds, max_iter, sigma, tol, device, verbose,
-                    forces=forces, coulomb0=coulomb0, fit_coulomb=fit_coulomb, epsilon=coulomb_epsilon)
+                    forces=forces, coulomb0=coulomb0, fit_coulomb=fit_coulomb, epsilon=coulomb_epsilon,
+                    offsets=offsets)
     finally:
         torch.set_num_threads(old)
+
+
+def _offset_modes(prob, g, fixed, fitted, n, dtype, device) -> np.ndarray:
+    """Per coordinate: 0 no offset (q̈ does not depend on q_i), 1 offsets on every segment,
+    2 offsets with the first segment's pinned (a common shift of q_i is absorbed by the
+    coefficients: ∂q̈/∂q_i lies in the span of ∂q̈/∂(θ, c) at the data's states)."""
+    states = np.concatenate(fitted)
+    states = states[np.linspace(0, len(states) - 1, min(len(states), 2000)).astype(int)]
+    X = torch.as_tensor(states, dtype=dtype, device=device)
+    xi, c, fc = prob.split(g, *fixed)
+    try:
+        _, Jq, _, G = prob.acc_jac(xi, c, fc, X[:, :n], X[:, n:])
+    except SingularMassMatrixError:
+        return np.ones(n, int)
+    Jq, G = Jq.cpu().numpy(), G.reshape(-1, G.shape[-1]).cpu().numpy()
+    scale = np.linalg.norm(Jq)
+    modes = np.ones(n, int)
+    for i in range(n):
+        col = Jq[:, :, i].reshape(-1)
+        norm = np.linalg.norm(col)
+        if norm <= 1e-9 * scale:
+            modes[i] = 0
+        elif G.shape[1] and np.linalg.norm(col - G @ np.linalg.lstsq(G, col, rcond=None)[0]) <= 1e-6 * norm:
+            modes[i] = 2
+    return modes
 
 
 def _segment_index(trajs, segs, T):
@@ -283,7 +320,8 @@ def _segment_forces(forces, trajs, segs, T):
 
 
 def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_damping, segment_seconds,
-         max_iter, sigma, tol, device, verbose, *, forces=None, coulomb0=None, fit_coulomb=False, epsilon=None):
+         max_iter, sigma, tol, device, verbose, *, forces=None, coulomb0=None, fit_coulomb=False, epsilon=None,
+         offsets=False):
     t_start = time.perf_counter()
     dt = torch.float64
     ts = TermSet(list(terms), list(coordinates))
@@ -330,7 +368,9 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
     fitted = []
     for t, q in trajs:
         qs, qd, _ = SavitzkyGolay(polyorder=4).differentiate(t, q)
-        fitted.append(np.hstack([qs.reshape(-1, n), qd.reshape(-1, n)]))
+        fitted.append(np.hstack([qs.reshape(-1, n), qd.reshape(-1, n), np.zeros((len(t), n))]))
+    modes = (_offset_modes(prob, g, fixed, [f[:, :2 * n] for f in fitted], n, dt, device) if offsets
+             else np.zeros(n, int))
 
     stages, total_it, converged, message, last = [], 0, False, "", None
     for si, seconds in enumerate(segment_seconds):
@@ -343,11 +383,17 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         h = T_(np.diff(_segment_times(trajs, segs, T), axis=1))  # (S, T − 1) steps
         s = T_(np.stack([fitted[i][a] for i, a, _ in segs]))
         Fseg = None if forces is None else T_(_segment_forces(forces, trajs, segs, T))
+        # which offsets are free: (S, n) 0/1; a fixed one keeps a zero Jacobian column (no step)
+        om = np.broadcast_to(modes > 0, (S, n)).astype(float)
+        om[0, modes == 2] = 0.0
+        s[:, 2 * n:] *= T_(om)
+        obs_cols = T_(om)[:, None, :, None] * torch.eye(n, dtype=dt, device=device)  # (S, 1, n, n)
         stol = tol if si == len(segment_seconds) - 1 else max(tol, 1.0)
 
         def evaluate(g_, s_):
-            Q, V, Jt = prob.rollout(g_, fixed, s_, h, T, jac=True, force=Fseg)
-            r = (Q - obs) * mask
+            Q, V, Jt = prob.rollout(g_, fixed, s_[:, :2 * n], h, T, jac=True, force=Fseg)
+            r = (Q + s_[:, None, 2 * n:] - obs) * mask
+            Jt = torch.cat([Jt, obs_cols.expand(-1, T, -1, -1)], -1)
             return r, Jt * mask[..., None], Q, V, float(((r * w) ** 2).sum())
 
         try:
@@ -383,7 +429,8 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         total_it += it
         if verbose:
             print(f"[trajectory_fit] {seconds:g} s × {S} segments: χ² {cur[4]:.6g}, {it} iterations")
-        last = dict(seconds=seconds, S=S, cur=cur, g=g.clone(), mask=mask)
+        last = dict(seconds=seconds, S=S, cur=cur, g=g.clone(), mask=mask, b=s[:, 2 * n:].cpu().numpy(),
+                    segs=segs, n_off=int(om.sum()))
         stages.append({"segment_seconds": seconds, "segments": S, "iterations": it, "chi2": cur[4],
                        "converged": ok, "seconds": time.perf_counter() - t_start})
         converged = ok
@@ -391,8 +438,9 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
             message = message or f"{seconds:g} s segments: no convergence in {max_iter} iterations"
             break
         Qf, Vf = cur[2].cpu().numpy(), cur[3].cpu().numpy()  # fitted states start the next stage
+        b = s[:, 2 * n:].cpu().numpy()
         for j, (i, a, L) in enumerate(segs):
-            fitted[i][a:a + L] = np.hstack([Qf[j, :L], Vf[j, :L]])
+            fitted[i][a:a + L] = np.hstack([Qf[j, :L], Vf[j, :L], np.broadcast_to(b[j], (L, n))])
 
     res = dict(terms=list(ts.names), sigma=sig, sigma_estimated=sigma is None, n_params=prob.P,
                iterations=total_it, converged=converged, message=message, stages=stages)
@@ -407,7 +455,7 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
     xi_t, c_t, fc_t = (x.cpu().numpy() for x in prob.split(last["g"], *fixed))
     ssr = (r ** 2).sum((0, 1)).cpu().numpy()
     n_obs_c = float(mask.sum())
-    n_par = prob.P + 2 * n * last["S"]
+    n_par = prob.P + 2 * n * last["S"] + last["n_off"]
     if sigma is None:  # σ² = SSR / (observations − parameters), parameters shared by coordinate
         res["sigma"] = sig = np.sqrt(ssr / max(n_obs_c - n_par / n, 1.0))
         w = T_(1.0 / sig)
@@ -430,7 +478,8 @@ def _fit(terms, coordinates, coef0, norm_rows, trajectories, damping0, fit_dampi
         coulomb_stderr=se[K + n:], chi2=chi2, dof=dof,
         reduced_chi2=chi2 / dof if dof > 0 else math.nan, rms=np.sqrt(ssr / n_obs_c), ssr=ssr,
         n_obs=int(n_obs_c * n), segment_seconds=float(last["seconds"]), n_segments=last["S"],
-        seconds=time.perf_counter() - t_start, covariance=cov, **res)
+        seconds=time.perf_counter() - t_start, covariance=cov, offsets=last["b"], offset_segments=last["segs"],
+        **res)
 
 
 def likelihood_ratio(small: TrajectoryFitResult, large: TrajectoryFitResult, sigma=None) -> dict:

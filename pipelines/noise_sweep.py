@@ -8,6 +8,7 @@ noise added to its positions; no ground truth then). Finished cells are cached i
 Example:
     python pipelines/noise_sweep.py harmonic_1d pendulum --levels 0 1e-3 1e-2 --seeds 3 --jobs 2
     python pipelines/noise_sweep.py damped_pendulum --jobs 2 --seeds 3   # pendulum with friction −0.3 θ̇
+    python pipelines/noise_sweep.py --jobs 2 --resume --redo cli   # rerun the cli cells only
 """
 from __future__ import annotations
 
@@ -54,6 +55,9 @@ def build_parser():
     p.add_argument("--out", default="results/noise", help="parent folder (results/noise)")
     p.add_argument("--resume", action="store_true", help="continue from the cached sweep.csv")
     p.add_argument("--force", action="store_true", help="delete existing outputs and start over")
+    p.add_argument("--redo", nargs="+", default=[], metavar="METHOD",
+                   help="with --resume: run these methods' cells again (their cached rows are dropped; "
+                        "the other methods' stay cached)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -67,6 +71,8 @@ def main(argv=None) -> int:
     for m in args.methods:
         if m not in N.METHODS:
             parser.error(f"unknown method {m!r}; choose from {sorted(N.METHODS)}")
+    if args.redo and not args.resume:
+        parser.error("--redo needs --resume")
     if any(lv < 0 for lv in args.levels):
         parser.error("--levels must be >= 0")
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
@@ -92,6 +98,8 @@ def main(argv=None) -> int:
         cells = [N.Cell(s, m, lv, seed) for m in args.methods for lv in levels for seed in range(args.seeds)]
         t0 = time.time()
         csv_out = os.path.join(out, "sweep.csv")
+        if args.redo:
+            N.drop_rows(csv_out, args.redo)
         rows = N.run_sweep(cells, cfg, csv_out, jobs=args.jobs, csv_path=args.csv, progress=not args.no_progress,
                            backend=args.backend, scheduler=args.scheduler)
         summary = R.summarize(rows)

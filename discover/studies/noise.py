@@ -37,7 +37,8 @@ from ..parallel import session
 from .noise_friction import normalized_friction, reference, score_friction
 
 __all__ = ["METHODS", "SweepConfig", "Cell", "prepare_system", "run_cell", "run_sweep", "read_rows",
-           "truth_normalized", "CSV_FIELDS"]
+           "truth_normalized", "CSV_FIELDS", "COVERAGE_Z", "stderr_z", "stderr_coverage",
+           "drop_rows"]
 
 #: method label → (SparseLagrangian method, differentiator, stage-2 q̈-loss refinement);
 #: "cli" is what pipelines/discover.py returns with no options (discover.Discover: the default
@@ -58,7 +59,11 @@ METHODS = {
 
 CSV_FIELDS = ["system", "method", "noise", "seed", "status", "success", "precision", "recall",
               "coef_rel_error", "qddot_error", "valid_time", "horizon", "n_terms", "library",
-              "normalization", "terms", "fit_seconds", "error", "damping_rel_error", "returned"]
+              "normalization", "terms", "fit_seconds", "error", "damping_rel_error", "returned",
+              "stderr_n", "stderr_within_2", "stderr_max_abs_z", "stderr_z"]
+
+#: a coefficient is covered when its truth lies within this many standard errors of the fit
+COVERAGE_Z = 2.0
 
 
 @dataclass
@@ -157,10 +162,13 @@ def prepare_system(name: str, cfg: SweepConfig, seed: int) -> dict:
     return {"t": t, "q": q, "qd": qd, "tt": tt, "qt": qt, "vt": vt, "true_a": true_a}
 
 
-def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_path: str | None = None) -> dict:
+def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_path: str | None = None,
+             data=None) -> dict:
     """Fit one (system, method, noise, seed) cell and score it; never raises (status column).
 
-    prepared: :func:`prepare_system` output (None with ``csv_path``: a user CSV, no truth)."""
+    prepared: :func:`prepare_system` output (None with ``csv_path``: a user CSV, no truth).
+    data: the TrajectorySet to fit instead of the clean positions plus noise (e.g. with a
+    tracking drift, :mod:`discover.studies.drift`); scored against the same truth."""
     torch.set_num_threads(1)
     import warnings
 
@@ -179,7 +187,7 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
             coords = list(system.coordinates)
             d = prepared if prepared is not None else prepare_system(cell.system, cfg, cell.seed)
             q, qd = d["q"], d["qd"]
-            data = noisy_set(d["t"], q, coords, cell.noise, cell.seed)
+            data = noisy_set(d["t"], q, coords, cell.noise, cell.seed) if data is None else data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if cell.method == "cli":
@@ -202,19 +210,53 @@ def run_cell(cell: Cell, cfg: SweepConfig, prepared: dict | None = None, csv_pat
             return row
         qa, va = q.reshape(-1, q.shape[-1]), qd.reshape(-1, qd.shape[-1])
         truth = truth_normalized(system, model.normalization_coordinates_, qa, va)
-        row.update({k: v for k, v in compare_to_truth(model.terms_, model.coef_, truth, coords, qa, va,
-                                                      seed=cell.seed).items()
-                    if k in ("success", "precision", "recall", "coef_rel_error")})
+        cmp = compare_to_truth(model.terms_, model.coef_, truth, coords, qa, va, seed=cell.seed)
+        row.update({k: v for k, v in cmp.items() if k in ("success", "precision", "recall", "coef_rel_error")})
+        true_c = normalized_friction(system, truth, friction, qa, va) if friction else None
         if friction:  # success also needs the friction selected
-            selected, row["damping_rel_error"] = score_friction(
-                model.damping_, normalized_friction(system, truth, friction, qa, va))
+            selected, row["damping_rel_error"] = score_friction(model.damping_, true_c)
             row["success"] = row["success"] and selected
+        if row["success"]:
+            row.update(stderr_coverage(model, cmp["truth_terms"], true_c))
         _score_dynamics(row, model, d, coords, cfg)
     except Exception as exc:  # a failed fit is a data point, not a crash
         row.update(status="failed", success=False, precision=0.0, recall=0.0,
                    error=" ".join(str(exc).split())[:200])
     row["fit_seconds"] = round(time.time() - t0, 2)
     return row
+
+
+def stderr_z(model, truth_terms: dict, true_damping=None) -> list[float]:
+    """z = (fitted − true) / stderr of every coefficient of an exact-support fit that has a
+    standard error (``coef_stderr_``; the pinned normalization term, stderr 0, is skipped), and
+    of the friction coefficients (``damping_stderr_``) against ``true_damping``.
+
+    truth_terms: the truth in the fit's basis and normalization, name → coefficient
+    (:func:`discover.evaluation.compare_to_truth`'s ``truth_terms``, gauge already mapped).
+    Empty when the fit gave no standard errors."""
+    se = getattr(model, "coef_stderr_", None)
+    if se is None:
+        return []
+    z = []
+    for e, c, s in zip(model.terms_, model.coef_, np.asarray(se, float)):
+        name = str(sympy.expand(e))
+        if s > 0 and np.isfinite(s) and name in truth_terms:
+            z.append((float(c) - truth_terms[name]) / float(s))
+    dse = getattr(model, "damping_stderr_", None)
+    if true_damping is not None and dse is not None:
+        z += [(float(c) - float(t)) / float(s) for c, t, s in zip(model.damping_, true_damping, dse)
+              if s > 0 and np.isfinite(s)]
+    return z
+
+
+def stderr_coverage(model, truth_terms: dict, true_damping=None) -> dict:
+    """The row's coverage columns: how many coefficients have a standard error, how many of
+    their truths lie within ±``COVERAGE_Z`` stderr, the largest |z| and the z-scores."""
+    z = stderr_z(model, truth_terms, true_damping)
+    if not z:
+        return {}
+    return {"stderr_n": len(z), "stderr_within_2": int(sum(abs(x) <= COVERAGE_Z for x in z)),
+            "stderr_max_abs_z": float(max(abs(x) for x in z)), "stderr_z": ";".join(f"{x:.3g}" for x in z)}
 
 
 def _score_dynamics(row: dict, model, d: dict, coords, cfg) -> None:
@@ -257,6 +299,19 @@ def read_rows(path: str) -> list[dict]:
         return []
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def drop_rows(path: str, methods) -> int:
+    """Remove ``methods``' rows from a sweep.csv (so that a resumed sweep runs them again);
+    returns how many were dropped."""
+    rows = read_rows(path)
+    keep = [r for r in rows if r["method"] not in set(methods)]
+    if len(keep) < len(rows):
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(keep)
+    return len(rows) - len(keep)
 
 
 def _prepared_pair(system: str, cfg: SweepConfig, seed: int):
