@@ -47,7 +47,9 @@ from .derivatives import SavitzkyGolay, estimate_noise
 from .integrate import RK4
 from .library import TermSet
 from .dissipation import dissipation_function
-from .mechanics import SingularMassMatrixError, accelerations
+from .definite import _max_condition, _planned_solve
+from .mechanics import DEFAULT_CHUNK, SingularMassMatrixError, accelerations, mass_and_force
+from .replay import ReplayCache
 
 __all__ = ["fit_trajectories", "TrajectoryFitResult", "likelihood_ratio"]
 
@@ -92,6 +94,7 @@ class _Problem:
         self.x0, self.Z, self.fit_damping, self.n = x0, Z, fit_damping, n
         self.fit_coulomb, self.epsilon = fit_coulomb, epsilon
         self.P = Z.shape[1] + (n if fit_damping else 0) + (n if fit_coulomb else 0)  # global parameters
+        self._replay = ReplayCache()
 
     def L(self, xi):
         fns = self.fns
@@ -115,21 +118,47 @@ class _Problem:
         return accelerations(self.L(xi), q, v, dissipation=R, force=F)
 
     def acc_jac(self, xi, c, fc, q, v, F=None):
-        """q̈ (B, n) and ∂q̈/∂q, ∂q̈/∂q̇ (B, n, n), ∂q̈/∂(θ, c, F_c) (B, n, P)."""
+        """q̈ (B, n) and ∂q̈/∂q, ∂q̈/∂q̇ (B, n, n), ∂q̈/∂(θ, c, F_c) (B, n, P).
+
+        The same operations on every call of a fit (one model structure, one batch of segments):
+        their graph is recorded on the first call and replayed after (:class:`discover.replay.
+        ReplayCache`), the engine's numbers without rebuilding the autograd graph per RK4 stage."""
+        B, n = q.shape
+        viscous = self.fit_damping or bool((c != 0).any())
+        coulomb = self.fit_coulomb or bool((fc != 0).any())
+        inputs = (q.detach(), v.detach(), xi.detach().expand(B, -1).contiguous(),
+                  c.detach().expand(B, n).contiguous(), fc.detach().expand(B, n).contiguous())
+        inputs += () if F is None else (F.detach().expand(B, n).contiguous(),)
+        eager = lambda *xs: self._acc_jac(viscous, coulomb, *xs)  # noqa: E731
+        if B > DEFAULT_CHUNK:
+            out = eager(*inputs)
+        else:
+            out = self._replay((tuple(q.shape), q.dtype, q.device, F is None, viscous, coulomb), eager, inputs)
+        a, Jq, Jv, Jx, *rest, bad = out
+        if bool(bad.any()):
+            raise SingularMassMatrixError("mass matrix ∂²L/∂q̇² is singular or indefinite at some state")
+        G = torch.cat([(Jx[..., None] * self.Z).sum(-2)] + rest, -1)  # no bmm: slow on tiny blocks
+        return a, Jq, Jv, G
+
+    def _acc_jac(self, viscous, coulomb, q, v, X, C, Fc, F=None):
+        """(q̈, ∂q̈/∂q, ∂q̈/∂q̇, ∂q̈/∂ξ, [∂q̈/∂c], [∂q̈/∂F_c], singular) for per-sample parameters,
+        through the engine; the definite solve with a plan fixed in advance (sign per sample, full
+        band), so that nothing depends on the values and the graph can be replayed."""
         B, n = q.shape
         with torch.enable_grad():
-            Q, V = q.detach().requires_grad_(), v.detach().requires_grad_()
-            X = xi.detach().expand(B, -1).clone().requires_grad_()
-            C = c.detach().expand(B, n).clone().requires_grad_() if self.fit_damping else c
-            Fc = fc.detach().expand(B, n).clone().requires_grad_() if self.fit_coulomb else fc
-            a = self.acc(X, C, Fc, Q, V, F)
+            Q, V, X = (x.detach().requires_grad_() for x in (q, v, X))
+            C = C.detach().requires_grad_() if self.fit_damping else C
+            Fc = Fc.detach().requires_grad_() if self.fit_coulomb else Fc
+            R = (dissipation_function(C if viscous else None, Fc if coulomb else None, self.epsilon)
+                 if viscous or coulomb else None)
+            M, f = mass_and_force(self.L(X), Q, V, dissipation=R, force=F, chunk_size=None)
+            a, bad = _planned_solve(M, f, True, n - 1, _max_condition(M.dtype))
             leaves = (Q, V, X) + ((C,) if self.fit_damping else ()) + ((Fc,) if self.fit_coulomb else ())
             eye = torch.eye(n, dtype=a.dtype, device=a.device)[:, None, :].expand(n, B, n)
             rows = torch.autograd.grad(a, leaves, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
         J = [x.new_zeros(B, n, *x.shape[1:]) if r is None else r.movedim(0, 1)
              for r, x in zip(rows, leaves)]
-        G = torch.cat([(J[2][..., None] * self.Z).sum(-2)] + J[3:], -1)  # no bmm: slow on tiny blocks
-        return a.detach(), J[0], J[1], G
+        return (a.detach(), *J, bad)
 
     def rollout(self, g, fixed, s, h, T, jac, force=None):
         """Positions and velocities (S, T, n) of all segments from states s (S, 2n), RK4 steps h
