@@ -352,7 +352,7 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
 
     * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
       :class:`Particles`, translation- and rotation-invariant pair potentials;
-    * ``local`` — only when the names form a chain of n ≥ 3 (``x1 … xn``,
+    * ``local`` — only when names are given and form a chain of n ≥ 3 (``x1 … xn``,
       :func:`discover.bodies.find_chain`): :class:`Local`, the quadratic monomials of single
       coordinates and of neighbours, 9n − 4 terms (a chain of springs at any n);
     * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
@@ -375,7 +375,8 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 33.  Tiers larger
     than ``max_terms`` for these coordinates are left out.
     """
-    if isinstance(coordinates, numbers.Integral):
+    named = not isinstance(coordinates, numbers.Integral)
+    if not named:
         names = [f"c{i}" for i in range(int(coordinates))]
     else:
         names = list(coordinates)
@@ -385,7 +386,8 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
     tiers = [("particles", Particles())] if bodies else []
-    if n >= 3 and find_chain(names) is not None:  # at n = 2 every pair are neighbours: local = quadratic
+    # names known (not just a count), n >= 3 (at n = 2 every pair are neighbours: local = quadratic)
+    if named and n >= 3 and find_chain(names) is not None:
         tiers.append(("local", Local()))
     tiers += [
         ("quadratic", quad),
