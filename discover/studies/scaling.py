@@ -36,7 +36,7 @@ FIELDS = ["n", "noise", "seed", "status", "library", "tier_terms", "quadratic_te
 
 @dataclass
 class ScalingConfig:
-    sizes: tuple = (2, 4, 8, 10, 16, 32)
+    sizes: tuple = (2, 4, 8, 16, 32)
     levels: tuple = (0.0, 0.01)
     seed: int = 0
     n_traj: int = 4
@@ -52,9 +52,12 @@ def _rss_mb() -> float:
 def tier_sizes(coords, row: dict):
     """Record in ``row`` the first default tier for these coordinates (its name, its size) and the
     size of the full quadratic tier; return that tier's library."""
-    from ..library import Polynomial, default_tiers
+    from ..bodies import find_chain
+    from ..library import Local, Polynomial
 
-    tier, library = default_tiers(coords)[0]
+    # default_tiers' first tier for these names, without building every tier to size it (at
+    # n = 32 the degree-4 tiers over 64 variables take SymPy many minutes to enumerate)
+    tier, library = ("local", Local()) if len(coords) >= 3 and find_chain(coords) else ("quadratic", Polynomial(2))
     row.update(library=tier, tier_terms=len(library.terms(coords)), quadratic_terms=len(Polynomial(2).terms(coords)))
     return library
 
