@@ -17,13 +17,13 @@ from typing import Sequence
 
 import sympy
 
-from .bodies import find_bodies
+from .bodies import find_bodies, find_chain
 from .symbolic import parse_lagrangian, velocity_name
 from .termset import TermSet, _symbols
 
 __all__ = [
     "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Potential",
-    "Pairwise", "Particles", "TermSet", "default_tiers", "complexity",
+    "Pairwise", "Particles", "Local", "TermSet", "default_tiers", "complexity",
 ]
 
 
@@ -282,6 +282,37 @@ class Particles(Library):
         return "Particles()"
 
 
+class Local(Library):
+    """The quadratic tier restricted to neighbours along a chain (coordinates ``x1 … xn``, see
+    :func:`discover.bodies.find_chain`): O(n) terms instead of the O(n²) of :class:`Polynomial`.
+
+    Per coordinate: x_i, ẋ_i, x_i², x_i ẋ_i, ẋ_i²; per neighbour pair (i, i+1): x_i x_{i+1}
+    (springs between masses), ẋ_i ẋ_{i+1} (a tridiagonal mass matrix), x_i ẋ_{i+1} and
+    x_{i+1} ẋ_i (a magnetic-like coupling; their sum is d(x_i x_{i+1})/dt, so one of them is gauge,
+    kept as in :class:`Polynomial` so that both tiers agree on the terms they share).
+    5n + 4(n − 1) terms.  Empty when the coordinates form no chain.
+
+    On a linear chain this also makes the answer unique up to scale: every L = ½ẋᵀAẋ − ½xᵀBx
+    with A⁻¹B = M⁻¹K gives the same motion, but with K tridiagonal and A, B confined to
+    tridiagonal forms only A ∝ M remains (A = aM + bK would need the pentadiagonal B = aK + bKM⁻¹K).
+    """
+
+    def _raw_terms(self, coordinates):
+        chain = find_chain(coordinates)
+        if chain is None:
+            return []
+        q, v = _symbols(chain)
+        out = []
+        for x, xd in zip(q, v):
+            out += [x, xd, x ** 2, x * xd, xd ** 2]
+        for (a, ad), (b, bd) in zip(zip(q, v), zip(q[1:], v[1:])):
+            out += [a * b, ad * bd, a * bd, b * ad]
+        return out
+
+    def __repr__(self):
+        return "Local()"
+
+
 class Custom(Library):
     """User terms as SymPy strings using coordinate names and ``<name>_dot``."""
 
@@ -321,6 +352,9 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
 
     * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
       :class:`Particles`, translation- and rotation-invariant pair potentials;
+    * ``local`` — only when names are given and form a chain of n ≥ 3 (``x1 … xn``,
+      :func:`discover.bodies.find_chain`): :class:`Local`, the quadratic monomials of single
+      coordinates and of neighbours, 9n − 4 terms (a chain of springs at any n);
     * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
     * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
     * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic (g = q_k, magnetic
@@ -341,7 +375,8 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 33.  Tiers larger
     than ``max_terms`` for these coordinates are left out.
     """
-    if isinstance(coordinates, numbers.Integral):
+    named = not isinstance(coordinates, numbers.Integral)
+    if not named:
         names = [f"c{i}" for i in range(int(coordinates))]
     else:
         names = list(coordinates)
@@ -351,6 +386,9 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
     tiers = [("particles", Particles())] if bodies else []
+    # names known (not just a count), n >= 3 (at n = 2 every pair are neighbours: local = quadratic)
+    if named and n >= 3 and find_chain(names) is not None:
+        tiers.append(("local", Local()))
     tiers += [
         ("quadratic", quad),
         ("trig", quad + vel * Trig()),
