@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import sympy
 
@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 
-def _unique(exprs) -> list[sympy.Expr]:
-    seen, out = set(), []
+def _iter_unique(exprs) -> Iterator[sympy.Expr]:
+    seen = set()
     for e in exprs:
         # the top level only: products and powers of sums are multiplied out, while function
         # arguments keep their form (|r₁ − r₂| stays sqrt((x1 - x2)**2 + (y1 - y2)**2))
@@ -38,19 +38,37 @@ def _unique(exprs) -> list[sympy.Expr]:
         key = sympy.srepr(e)
         if key not in seen:
             seen.add(key)
-            out.append(e)
-    return out
+            yield e
+
+
+def _unique(exprs) -> list[sympy.Expr]:
+    return list(_iter_unique(exprs))
 
 
 class Library:
-    """Base class: subclasses implement :meth:`_raw_terms`."""
+    """Base class: subclasses implement :meth:`_raw_terms` (a list) or :meth:`_iter_terms` (the
+    same terms lazily, so that :meth:`size` can stop early on a large library)."""
 
     def _raw_terms(self, coordinates: Sequence[str]) -> list[sympy.Expr]:
-        raise NotImplementedError
+        return list(self._iter_terms(coordinates))
+
+    def _iter_terms(self, coordinates: Sequence[str]) -> Iterator[sympy.Expr]:
+        yield from self._raw_terms(coordinates)
 
     def terms(self, coordinates: Sequence[str]) -> list[sympy.Expr]:
         """The (expanded, deduplicated, non-constant) SymPy terms for these coordinates."""
-        return _unique(self._raw_terms(coordinates))
+        return _unique(self._iter_terms(coordinates))
+
+    def size(self, coordinates: Sequence[str], limit: int | None = None) -> int:
+        """``len(self.terms(coordinates))``, or ``limit + 1`` as soon as the count exceeds ``limit``:
+        terms are built lazily and counting stops there, so sizing a degree-4 polynomial in 64
+        variables (~10⁶ terms) against a limit of 400 builds ~400 of them."""
+        count = 0
+        for _ in _iter_unique(self._iter_terms(coordinates)):
+            count += 1
+            if limit is not None and count > limit:
+                break
+        return count
 
     def _terms_with_one(self, coordinates):
         return self._raw_terms(coordinates)
@@ -69,8 +87,9 @@ class _Sum(Library):
     def __init__(self, a, b):
         self.a, self.b = a, b
 
-    def _raw_terms(self, coordinates):
-        return self.a._raw_terms(coordinates) + self.b._raw_terms(coordinates)
+    def _iter_terms(self, coordinates):
+        yield from self.a._iter_terms(coordinates)
+        yield from self.b._iter_terms(coordinates)
 
     def __repr__(self):
         return f"({self.a!r} + {self.b!r})"
@@ -80,8 +99,12 @@ class _Product(Library):
     def __init__(self, a, b):
         self.a, self.b = a, b
 
-    def _raw_terms(self, coordinates):
-        return [x * y for x in self.a._raw_terms(coordinates) for y in self.b._raw_terms(coordinates)]
+    def _iter_terms(self, coordinates):
+        right = None
+        for x in self.a._iter_terms(coordinates):
+            right = list(self.b._iter_terms(coordinates)) if right is None else right
+            for y in right:
+                yield x * y
 
     def __repr__(self):
         return f"{self.a!r} * {self.b!r}"
@@ -107,16 +130,15 @@ class Polynomial(Library):
                  min_degree: int = 1):
         self.degree, self.of, self.max_velocity_degree, self.min_degree = degree, of, max_velocity_degree, min_degree
 
-    def _raw_terms(self, coordinates):
+    def _iter_terms(self, coordinates):
         q, v = _symbols(coordinates)
         vars_ = {"q": q, "qdot": v, "both": q + v}[self.of]
-        out = []
+        velocity = set(v)
         for d in range(self.min_degree, self.degree + 1):
             for combo in itertools.combinations_with_replacement(vars_, d):
-                if self.max_velocity_degree is not None and sum(s in v for s in combo) > self.max_velocity_degree:
+                if self.max_velocity_degree is not None and sum(s in velocity for s in combo) > self.max_velocity_degree:
                     continue
-                out.append(sympy.Mul(*combo))
-        return out
+                yield sympy.Mul(*combo)
 
     def __repr__(self):
         return f"Polynomial({self.degree}, of={self.of!r})"
@@ -129,18 +151,15 @@ class Trig(Library):
     def __init__(self, *, harmonics: int = 1, differences: bool = True, squares: bool = False):
         self.harmonics, self.differences, self.squares = harmonics, differences, squares
 
-    def _raw_terms(self, coordinates):
+    def _iter_terms(self, coordinates):
         q, _ = _symbols(coordinates)
-        args = list(q)
-        if self.differences:
-            args += [a - b for a, b in itertools.combinations(q, 2)]
-        out = []
+        args = itertools.chain(q, (a - b for a, b in itertools.combinations(q, 2)) if self.differences else ())
         for a in args:
             for h in range(1, self.harmonics + 1):
-                out += [sympy.cos(h * a), sympy.sin(h * a)]
+                yield sympy.cos(h * a)
+                yield sympy.sin(h * a)
         if self.squares:
-            out += [sympy.sin(a) ** 2 for a in q]
-        return out
+            yield from (sympy.sin(a) ** 2 for a in q)
 
     def __repr__(self):
         return f"Trig(harmonics={self.harmonics}, differences={self.differences}, squares={self.squares})"
@@ -179,13 +198,12 @@ class Kinetic(Library):
     def __init__(self, *, coupled: bool = True):
         self.coupled = coupled
 
-    def _raw_terms(self, coordinates):
+    def _iter_terms(self, coordinates):
         q, v = _symbols(coordinates)
         n = len(q)
         every = [sympy.Integer(1)] + [f for k in range(n) for f in (
-            q[k], q[k] ** 2, sympy.cos(q[k]), sympy.sin(q[k]), sympy.sin(q[k]) ** 2)]
-        every += [sympy.cos(a - b) for a, b in itertools.combinations(q, 2)]
-        out = []
+            q[k], q[k] ** 2, sympy.cos(q[k]), sympy.sin(q[k]), sympy.sin(q[k]) ** 2)] if not self.coupled else []
+        every += [sympy.cos(a - b) for a, b in itertools.combinations(q, 2)] if not self.coupled else []
         for i, j in itertools.combinations_with_replacement(range(n), 2):
             if not self.coupled:
                 factors = every
@@ -195,8 +213,7 @@ class Kinetic(Library):
             else:
                 factors = [sympy.Integer(1), sympy.cos(q[i]), sympy.sin(q[i]), sympy.cos(q[j]),
                            sympy.sin(q[j]), sympy.cos(q[i] - q[j])]
-            out += [f * v[i] * v[j] for f in factors]
-        return out
+            yield from (f * v[i] * v[j] for f in factors)
 
     def __repr__(self):
         return f"Kinetic(coupled={self.coupled})"
@@ -400,4 +417,4 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     tiers.append(("trig+polynomial", Polynomial(4, max_velocity_degree=2) + vel * Trig()))
     if cartesian:
         tiers = [(name, lib) for name, lib in tiers if name not in ("trig", "mechanics", "trig+polynomial")]
-    return [(name, lib) for name, lib in tiers if len(lib.terms(names)) <= max_terms]
+    return [(name, lib) for name, lib in tiers if lib.size(names, limit=max_terms) <= max_terms]

@@ -29,6 +29,8 @@ __all__ = [
     "scaled_factor",
     "independent_blocks",
     "SupportSearch",
+    "size_cap",
+    "normalization_rows",
 ]
 
 
@@ -236,7 +238,7 @@ ROUNDOFF_R2 = 1e-20
 
 
 def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first: int, *,
-                       tol: float = 30.0) -> list[int]:
+                       tol: float = 30.0, factor: tuple[np.ndarray, np.ndarray] | None = None) -> list[int]:
     """Coordinates whose normalization rows can all be imposed: a proposal of one per block.
 
     L = L₁(x) + L₂(y) moves like c₁L₁ + c₂L₂ for any c₁, c₂, so one normalization row leaves
@@ -246,9 +248,10 @@ def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first:
     mass ratio other than 1 it costs the signal.  Starting from ``first``, rows are added
     greedily while the squared residual over all kept terms grows by at most ``tol`` × its
     current value.  The result is a proposal: candidates from it and from ``[first]`` alone
-    compete on validation.  A: (n, K) normalization rows.
+    compete on validation.  A: (n, K) normalization rows.  ``factor``: ``scaled_factor(Theta,
+    kept)`` when the caller has it already (it is the costly part: a QR of all of Θ).
     """
-    R, scale = scaled_factor(Theta, kept)
+    R, scale = scaled_factor(Theta, kept) if factor is None else factor
 
     def r2(rows):
         x = constrained_fit(R, A[rows] / scale, kept)
@@ -270,15 +273,18 @@ def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first:
 
 
 def candidate_supports(
-    Theta: np.ndarray, a: np.ndarray, kept: list[int], *, max_backward: int = 80
+    Theta: np.ndarray, a: np.ndarray, kept: list[int], *, max_backward: int = 80,
+    factor: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray]:
     """Union of the STLSQ, backward-elimination and small exhaustive supports over the kept terms.
 
     Theta: (rows, K).  Columns are scaled to unit norm internally; returns the supports
     (indices into the full K), and the scaled (R, a) used, with the column scales, so that
     ``constrained_fit(R, a_scaled, S) / scale`` gives coefficients of the original terms.
+    ``factor``: ``scaled_factor(Theta, kept)``, computed once by a caller that tries several
+    normalization rows on the same Θ.
     """
-    Rfull, scale = scaled_factor(Theta, kept)
+    Rfull, scale = scaled_factor(Theta, kept) if factor is None else factor
     a_s = a / scale
     sup = stlsq_path(Rfull, a_s, kept)
     start = kept
@@ -364,32 +370,55 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
     return out
 
 
+def size_cap(n_coordinates: int) -> int:
+    """The largest support proposed for n coordinates: 40 up to n = 10 (every system of the
+    acceptance set is far below), 4n beyond, so that a chain of n springs (3n − 1 terms: n
+    kinetic, n + n − 1 potential) stays in reach."""
+    return max(40, 4 * n_coordinates)
+
+
+def normalization_rows(A: np.ndarray, kept: list[int], *, max_rows: int = 8) -> list[int]:
+    """The normalization rows tried one by one: every row that the kept columns can carry, or,
+    beyond ``max_rows`` of them, ``max_rows`` spread evenly over the coordinates.  In a coupled
+    system every row gives the same supports up to scale, so trying all n costs n times the
+    search for nothing new; decoupled blocks still get one row each from
+    :func:`independent_blocks`, started from each row tried."""
+    rows = [i for i in range(A.shape[0]) if np.any(np.abs(A[i][kept]) > 0)]
+    if len(rows) <= max_rows:
+        return rows
+    return [rows[int(j)] for j in np.unique(np.round(np.linspace(0, len(rows) - 1, max_rows)))]
+
+
 class SupportSearch:
     """The support search as an optimizer object: candidate supports and their constrained
     least-squares coefficients for a regression problem Θξ ≈ 0 under normalization rows.
 
     Args (keyword-only):
         per_size: the best (lowest training residual) supports kept per support size.
-        max_size: larger supports are not proposed.
+        max_size: larger supports are not proposed; None (default): :func:`size_cap` of the
+            number of coordinates (40 up to 10 coordinates, 4n beyond: a chain of n springs
+            has 3n − 1 terms).
         force_friction: friction columns in every support (else each support is also tried with
             all and with none of them: their effect on the residual is small, so the paths often
             drop them early).
     """
 
-    def __init__(self, *, per_size: int = 2, max_size: int = 40, force_friction: bool = False):
+    def __init__(self, *, per_size: int = 2, max_size: int | None = None, force_friction: bool = False):
         self.per_size = per_size
         self.max_size = max_size
         self.force_friction = force_friction
 
     def propose(self, Theta: np.ndarray, A_norm: np.ndarray, kept: list[int], rows: list[int],
-                friction=(), required=()) -> list[Candidate]:
+                friction=(), required=(), factor=None) -> list[Candidate]:
         """Candidates under the normalization rows ``rows`` of ``A_norm`` (rows, columns).
 
         Theta: (samples, columns); kept: the columns allowed; friction: the friction columns;
         required: columns in every support (a known force's column, whose coefficient the
-        normalization fixes)."""
+        normalization fixes); factor: ``scaled_factor(Theta, kept)`` if already computed."""
         a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
-        supports, R, colscale = candidate_supports(Theta, a, kept)
+        cap = size_cap(len(A_norm)) if self.max_size is None else self.max_size
+        supports, R, colscale = candidate_supports(Theta, a, kept, factor=factor,
+                                                   max_backward=max(80, 2 * cap))
         if required:
             supports = list(dict.fromkeys(tuple(sorted(set(S) | set(required))) for S in supports))
         if friction:
@@ -406,7 +435,7 @@ class SupportSearch:
             by_size.setdefault(len(S), []).append((float(np.linalg.norm(R @ x)), S, x / colscale))
         out = []
         for size, lst in by_size.items():
-            if size > self.max_size:
+            if size > cap:
                 continue
             for res, S, coef in sorted(lst, key=lambda z: z[0])[: self.per_size]:
                 out.append(Candidate(tuple(rows), tuple(sorted(S)), coef, res))

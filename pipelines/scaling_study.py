@@ -1,11 +1,13 @@
-"""Scaling study: discovery of a chain of n masses between walls for growing n (clean and noisy).
+"""Scaling study: discovery of a chain of n masses and of an n-link pendulum for growing n
+(clean and noisy), through the default path (SparseLagrangian() with no options).
 
 Writes results/scaling/{scaling.csv, scaling.png, report.md}: library size, fit time, peak
-memory, exact support and coefficient error per (n, noise), and the exponent of fit time vs n.
+memory, exact support and coefficient error per (system, n, noise), and the exponent of fit
+time vs n.
 
 Example:
-    python pipelines/scaling_study.py                       # n = 2 4 8 16 32, noise 0 and 1 %
-    python pipelines/scaling_study.py --sizes 4 8 --levels 0
+    python pipelines/scaling_study.py                       # both systems, n = 2 4 8 16 32, noise 0 and 1 %
+    python pipelines/scaling_study.py --systems chain --sizes 4 8 --levels 0
 """
 from __future__ import annotations
 
@@ -24,12 +26,14 @@ if __name__ == "__main__" and not sys.flags.safe_path:
 
 def build_parser():
     p = argparse.ArgumentParser(prog="scaling_study.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 16, 32], help="chain sizes n")
+    p.add_argument("--systems", nargs="+", default=["chain", "pendulum_chain"], choices=["chain", "pendulum_chain"])
+    p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 16, 32], help="degrees of freedom n")
     p.add_argument("--levels", type=float, nargs="+", default=[0.0, 0.01], help="noise σ / std(q)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-traj", type=int, default=4)
     p.add_argument("--duration", type=float, default=5.0)
     p.add_argument("--dt", type=float, default=0.01)
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
     p.add_argument("--out", default="results/scaling")
     return p
 
@@ -44,13 +48,13 @@ def main(argv=None) -> int:
 
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__)]
                                    + (argv if argv is not None else sys.argv[1:]))
-    cfg = S.ScalingConfig(sizes=tuple(args.sizes), levels=tuple(sorted(set(args.levels))), seed=args.seed,
-                          n_traj=args.n_traj, duration=args.duration, dt=args.dt)
+    cfg = S.ScalingConfig(systems=tuple(args.systems), sizes=tuple(args.sizes), levels=tuple(sorted(set(args.levels))),
+                          seed=args.seed, n_traj=args.n_traj, duration=args.duration, dt=args.dt, timeout=args.timeout)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
 
     def show(r):
-        print(f"n={r['n']:3d} noise={r['noise']:g}: {r['status']} {r.get('library', '')} "
+        print(f"{r['system']} n={r['n']:3d} noise={r['noise']:g}: {r['status']} {r.get('library', '')} "
               f"fit {r.get('fit_seconds', float('nan')):.1f} s exact={r['success']}", flush=True)
 
     rows = S.run_study(cfg, progress=show)
