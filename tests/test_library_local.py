@@ -6,7 +6,7 @@ import sympy
 
 from discover import SparseLagrangian
 from discover.bodies import find_chain
-from discover.library import Local, Polynomial, default_tiers
+from discover.library import Local, Polynomial, Trig, default_tiers
 from discover.studies.noise import noisy_set
 from discover.systems import get_system
 
@@ -82,3 +82,26 @@ def test_chain_of_six_is_found_exactly_from_clean_data():
     scale = coef["x1_dot**2"]
     for term, ratio in expected.items():
         assert coef[term] / scale == pytest.approx(ratio, rel=1e-6), term
+
+
+@pytest.mark.parametrize("lib", [Polynomial(2), Polynomial(4, max_velocity_degree=2), Local(),
+                                 Polynomial(2) + Polynomial(2, of="qdot") * Trig()])
+def test_size_counts_the_terms_and_stops_past_the_limit(lib):
+    names = chain_names(3)
+    k = len(lib.terms(names))
+    assert lib.size(names) == k
+    assert lib.size(names, limit=k) == k
+    assert lib.size(names, limit=k - 1) == k  # one past the limit: stopped there
+
+
+def test_size_of_a_degree_four_polynomial_in_64_variables_stops_at_the_limit():
+    # C(64 + 4, 4) − 1 ≈ 8·10⁵ monomials (velocity degree ≤ 2: still ~6·10⁵): counting to 401 builds ~401
+    assert Polynomial(4, max_velocity_degree=2).size(chain_names(32), limit=400) == 401
+
+
+def test_default_tiers_at_32_coordinates_keeps_only_tiers_within_max_terms():
+    tiers = dict(default_tiers(chain_names(32), max_terms=400))
+    assert list(tiers) == ["local"]
+    assert len(tiers["local"].terms(chain_names(32))) == 9 * 32 - 4
+    # every tier over the limit: a generous limit brings the quadratic tier back (2n² + 3n = 2144)
+    assert "quadratic" in dict(default_tiers(chain_names(32), max_terms=2144))

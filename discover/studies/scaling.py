@@ -47,6 +47,9 @@ class ScalingConfig:
     duration: float = 5.0
     dt: float = 0.01
     timeout: float = 300.0
+    #: address-space limit of a cell's process (a shared machine: a cell that needs more fails
+    #: with an allocation error instead of pushing others out of memory)
+    memory_gb: float = 10.0
 
 
 def _rss_mb() -> float:
@@ -67,7 +70,7 @@ def _monomials(exprs) -> set[str]:
     """The terms of expressions without their numeric factors, as strings."""
     import sympy
 
-    return {str(t.as_coeff_Mul()[1]) for e in exprs for t in sympy.Add.make_args(sympy.expand(e, deep=False))}
+    return {str(t.as_coeff_Mul()[1]) for e in exprs for t in sympy.Add.make_args(sympy.expand(e))}
 
 
 def tier_sizes(system, row: dict) -> None:
@@ -134,25 +137,53 @@ def run_cell(system_name: str, n: int, noise: float, cfg: ScalingConfig) -> dict
 
 
 def _cell_in_child(args) -> dict:
-    return run_cell(*args)
+    """run_cell in the worker; a few seconds before the parent's time limit the worker's stack
+    is written to ``where`` (a file), so that a cell that is stopped says where it was."""
+    import faulthandler
+
+    *cell, where, limit = args
+    cap = int(cell[-1].memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    with open(where, "w") as fh:
+        faulthandler.dump_traceback_later(max(limit - 5.0, 1.0), file=fh)
+        try:
+            return run_cell(*cell)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+
+
+def where_stopped(path: str) -> str:
+    """The innermost frames of the discover package in a faulthandler dump ('' if none)."""
+    import os
+    import re
+
+    if not os.path.exists(path):
+        return ""
+    frames = re.findall(r'File "[^"]*/(discover/[^"]+)", line (\d+) in (\S+)', open(path).read())
+    return " < ".join(f"{fn} ({f}:{line})" for f, line, fn in frames[:3])
 
 
 def run_study(cfg: ScalingConfig, *, progress=None) -> list[dict]:
     """Every (system, n, noise) cell, each in a fresh process (one at a time, so timings do not
     compete), stopped after ``cfg.timeout`` seconds.  ``progress``: called with each finished row."""
+    import os
+    import tempfile
+
     ctx = multiprocessing.get_context("spawn")
     rows = []
+    where = os.path.join(tempfile.mkdtemp(prefix="scaling-"), "stack.txt")
     for name in cfg.systems:
         for n in cfg.sizes:
             for level in cfg.levels:
                 with ctx.Pool(1) as pool:  # leaving the block terminates a worker still running
-                    job = pool.apply_async(_cell_in_child, ((name, n, level, cfg),))
+                    job = pool.apply_async(_cell_in_child, ((name, n, level, cfg, where, cfg.timeout),))
                     try:
                         row = job.get(cfg.timeout)
                     except multiprocessing.TimeoutError:
                         row = {"system": name, "n": n, "noise": level, "seed": cfg.seed, "status": "timeout",
                                "success": False, "fit_seconds": float("nan"),
-                               "error": f"cell not finished after {cfg.timeout:g} s"}
+                               "error": f"cell not finished after {cfg.timeout:g} s; it was in "
+                                        f"{where_stopped(where) or 'an unknown place'}"}
                         tier_sizes(make_system(name, n), row)
                 rows.append(row)
                 if progress is not None:
