@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import sympy
 
-from .bodies import find_bodies
+from .bodies import find_bodies, find_chain
 from .symbolic import parse_lagrangian, velocity_name
 from .termset import TermSet, _symbols
 
 __all__ = [
     "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Potential",
-    "Pairwise", "Particles", "TermSet", "default_tiers", "complexity",
+    "Pairwise", "Particles", "Local", "TermSet", "default_tiers", "complexity",
 ]
 
 
-def _unique(exprs) -> list[sympy.Expr]:
-    seen, out = set(), []
+def _iter_unique(exprs) -> Iterator[sympy.Expr]:
+    seen = set()
     for e in exprs:
         # the top level only: products and powers of sums are multiplied out, while function
         # arguments keep their form (|r₁ − r₂| stays sqrt((x1 - x2)**2 + (y1 - y2)**2))
@@ -38,19 +38,37 @@ def _unique(exprs) -> list[sympy.Expr]:
         key = sympy.srepr(e)
         if key not in seen:
             seen.add(key)
-            out.append(e)
-    return out
+            yield e
+
+
+def _unique(exprs) -> list[sympy.Expr]:
+    return list(_iter_unique(exprs))
 
 
 class Library:
-    """Base class: subclasses implement :meth:`_raw_terms`."""
+    """Base class: subclasses implement :meth:`_raw_terms` (a list) or :meth:`_iter_terms` (the
+    same terms lazily, so that :meth:`size` can stop early on a large library)."""
 
     def _raw_terms(self, coordinates: Sequence[str]) -> list[sympy.Expr]:
-        raise NotImplementedError
+        return list(self._iter_terms(coordinates))
+
+    def _iter_terms(self, coordinates: Sequence[str]) -> Iterator[sympy.Expr]:
+        yield from self._raw_terms(coordinates)
 
     def terms(self, coordinates: Sequence[str]) -> list[sympy.Expr]:
         """The (expanded, deduplicated, non-constant) SymPy terms for these coordinates."""
-        return _unique(self._raw_terms(coordinates))
+        return _unique(self._iter_terms(coordinates))
+
+    def size(self, coordinates: Sequence[str], limit: int | None = None) -> int:
+        """``len(self.terms(coordinates))``, or ``limit + 1`` as soon as the count exceeds ``limit``:
+        terms are built lazily and counting stops there, so sizing a degree-4 polynomial in 64
+        variables (~10⁶ terms) against a limit of 400 builds ~400 of them."""
+        count = 0
+        for _ in _iter_unique(self._iter_terms(coordinates)):
+            count += 1
+            if limit is not None and count > limit:
+                break
+        return count
 
     def _terms_with_one(self, coordinates):
         return self._raw_terms(coordinates)
@@ -69,8 +87,9 @@ class _Sum(Library):
     def __init__(self, a, b):
         self.a, self.b = a, b
 
-    def _raw_terms(self, coordinates):
-        return self.a._raw_terms(coordinates) + self.b._raw_terms(coordinates)
+    def _iter_terms(self, coordinates):
+        yield from self.a._iter_terms(coordinates)
+        yield from self.b._iter_terms(coordinates)
 
     def __repr__(self):
         return f"({self.a!r} + {self.b!r})"
@@ -80,8 +99,12 @@ class _Product(Library):
     def __init__(self, a, b):
         self.a, self.b = a, b
 
-    def _raw_terms(self, coordinates):
-        return [x * y for x in self.a._raw_terms(coordinates) for y in self.b._raw_terms(coordinates)]
+    def _iter_terms(self, coordinates):
+        right = None
+        for x in self.a._iter_terms(coordinates):
+            right = list(self.b._iter_terms(coordinates)) if right is None else right
+            for y in right:
+                yield x * y
 
     def __repr__(self):
         return f"{self.a!r} * {self.b!r}"
@@ -107,16 +130,15 @@ class Polynomial(Library):
                  min_degree: int = 1):
         self.degree, self.of, self.max_velocity_degree, self.min_degree = degree, of, max_velocity_degree, min_degree
 
-    def _raw_terms(self, coordinates):
+    def _iter_terms(self, coordinates):
         q, v = _symbols(coordinates)
         vars_ = {"q": q, "qdot": v, "both": q + v}[self.of]
-        out = []
+        velocity = set(v)
         for d in range(self.min_degree, self.degree + 1):
             for combo in itertools.combinations_with_replacement(vars_, d):
-                if self.max_velocity_degree is not None and sum(s in v for s in combo) > self.max_velocity_degree:
+                if self.max_velocity_degree is not None and sum(s in velocity for s in combo) > self.max_velocity_degree:
                     continue
-                out.append(sympy.Mul(*combo))
-        return out
+                yield sympy.Mul(*combo)
 
     def __repr__(self):
         return f"Polynomial({self.degree}, of={self.of!r})"
@@ -129,18 +151,15 @@ class Trig(Library):
     def __init__(self, *, harmonics: int = 1, differences: bool = True, squares: bool = False):
         self.harmonics, self.differences, self.squares = harmonics, differences, squares
 
-    def _raw_terms(self, coordinates):
+    def _iter_terms(self, coordinates):
         q, _ = _symbols(coordinates)
-        args = list(q)
-        if self.differences:
-            args += [a - b for a, b in itertools.combinations(q, 2)]
-        out = []
+        args = itertools.chain(q, (a - b for a, b in itertools.combinations(q, 2)) if self.differences else ())
         for a in args:
             for h in range(1, self.harmonics + 1):
-                out += [sympy.cos(h * a), sympy.sin(h * a)]
+                yield sympy.cos(h * a)
+                yield sympy.sin(h * a)
         if self.squares:
-            out += [sympy.sin(a) ** 2 for a in q]
-        return out
+            yield from (sympy.sin(a) ** 2 for a in q)
 
     def __repr__(self):
         return f"Trig(harmonics={self.harmonics}, differences={self.differences}, squares={self.squares})"
@@ -179,13 +198,12 @@ class Kinetic(Library):
     def __init__(self, *, coupled: bool = True):
         self.coupled = coupled
 
-    def _raw_terms(self, coordinates):
+    def _iter_terms(self, coordinates):
         q, v = _symbols(coordinates)
         n = len(q)
         every = [sympy.Integer(1)] + [f for k in range(n) for f in (
-            q[k], q[k] ** 2, sympy.cos(q[k]), sympy.sin(q[k]), sympy.sin(q[k]) ** 2)]
-        every += [sympy.cos(a - b) for a, b in itertools.combinations(q, 2)]
-        out = []
+            q[k], q[k] ** 2, sympy.cos(q[k]), sympy.sin(q[k]), sympy.sin(q[k]) ** 2)] if not self.coupled else []
+        every += [sympy.cos(a - b) for a, b in itertools.combinations(q, 2)] if not self.coupled else []
         for i, j in itertools.combinations_with_replacement(range(n), 2):
             if not self.coupled:
                 factors = every
@@ -195,8 +213,7 @@ class Kinetic(Library):
             else:
                 factors = [sympy.Integer(1), sympy.cos(q[i]), sympy.sin(q[i]), sympy.cos(q[j]),
                            sympy.sin(q[j]), sympy.cos(q[i] - q[j])]
-            out += [f * v[i] * v[j] for f in factors]
-        return out
+            yield from (f * v[i] * v[j] for f in factors)
 
     def __repr__(self):
         return f"Kinetic(coupled={self.coupled})"
@@ -282,6 +299,37 @@ class Particles(Library):
         return "Particles()"
 
 
+class Local(Library):
+    """The quadratic tier restricted to neighbours along a chain (coordinates ``x1 … xn``, see
+    :func:`discover.bodies.find_chain`): O(n) terms instead of the O(n²) of :class:`Polynomial`.
+
+    Per coordinate: x_i, ẋ_i, x_i², x_i ẋ_i, ẋ_i²; per neighbour pair (i, i+1): x_i x_{i+1}
+    (springs between masses), ẋ_i ẋ_{i+1} (a tridiagonal mass matrix), x_i ẋ_{i+1} and
+    x_{i+1} ẋ_i (a magnetic-like coupling; their sum is d(x_i x_{i+1})/dt, so one of them is gauge,
+    kept as in :class:`Polynomial` so that both tiers agree on the terms they share).
+    5n + 4(n − 1) terms.  Empty when the coordinates form no chain.
+
+    On a linear chain this also makes the answer unique up to scale: every L = ½ẋᵀAẋ − ½xᵀBx
+    with A⁻¹B = M⁻¹K gives the same motion, but with K tridiagonal and A, B confined to
+    tridiagonal forms only A ∝ M remains (A = aM + bK would need the pentadiagonal B = aK + bKM⁻¹K).
+    """
+
+    def _raw_terms(self, coordinates):
+        chain = find_chain(coordinates)
+        if chain is None:
+            return []
+        q, v = _symbols(chain)
+        out = []
+        for x, xd in zip(q, v):
+            out += [x, xd, x ** 2, x * xd, xd ** 2]
+        for (a, ad), (b, bd) in zip(zip(q, v), zip(q[1:], v[1:])):
+            out += [a * b, ad * bd, a * bd, b * ad]
+        return out
+
+    def __repr__(self):
+        return "Local()"
+
+
 class Custom(Library):
     """User terms as SymPy strings using coordinate names and ``<name>_dot``."""
 
@@ -321,6 +369,9 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
 
     * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
       :class:`Particles`, translation- and rotation-invariant pair potentials;
+    * ``local`` — only when names are given and form a chain of n ≥ 3 (``x1 … xn``,
+      :func:`discover.bodies.find_chain`): :class:`Local`, the quadratic monomials of single
+      coordinates and of neighbours, 9n − 4 terms (a chain of springs at any n);
     * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
     * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
     * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic (g = q_k, magnetic
@@ -341,7 +392,8 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     trig+polynomial 17, 88, 274, 659; particles for two bodies in the plane 33.  Tiers larger
     than ``max_terms`` for these coordinates are left out.
     """
-    if isinstance(coordinates, numbers.Integral):
+    named = not isinstance(coordinates, numbers.Integral)
+    if not named:
         names = [f"c{i}" for i in range(int(coordinates))]
     else:
         names = list(coordinates)
@@ -351,6 +403,9 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
     tiers = [("particles", Particles())] if bodies else []
+    # names known (not just a count), n >= 3 (at n = 2 every pair are neighbours: local = quadratic)
+    if named and n >= 3 and find_chain(names) is not None:
+        tiers.append(("local", Local()))
     tiers += [
         ("quadratic", quad),
         ("trig", quad + vel * Trig()),
@@ -362,4 +417,4 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     tiers.append(("trig+polynomial", Polynomial(4, max_velocity_degree=2) + vel * Trig()))
     if cartesian:
         tiers = [(name, lib) for name, lib in tiers if name not in ("trig", "mechanics", "trig+polynomial")]
-    return [(name, lib) for name, lib in tiers if len(lib.terms(names)) <= max_terms]
+    return [(name, lib) for name, lib in tiers if lib.size(names, limit=max_terms) <= max_terms]

@@ -23,7 +23,7 @@ from .library import Library, TermSet, default_tiers
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, stack as _stack
 from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _mixed_velocity, select as _select
-from .sparse import SupportSearch, independent_blocks
+from .sparse import SupportSearch, independent_blocks, normalization_rows, scaled_factor
 from .symbolic import build_lagrangian, velocity_name
 from .units import rescale_prepared, to_user_units, unit_scales
 from .weak import test_functions, typical_period, weak_noise_floor, weak_validation_error, weak_validation_errors
@@ -260,12 +260,11 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         if problem.force is not None:  # the force's coefficient is the one normalization
             return search.propose(Theta, A, kept, [0], friction=problem.friction_groups, required=[problem.force])
         seen, out = set(), []
-        for i in range(A.shape[0]):
-            if not np.any(np.abs(A[i][kept]) > 0):
-                continue
-            proposal = independent_blocks(Theta, A, kept, i)
+        factor = scaled_factor(Theta, kept)  # one QR of Θ for every row tried
+        for i in normalization_rows(A, kept):
+            proposal = independent_blocks(Theta, A, kept, i, factor=factor)
             for rows in [[i]] + ([proposal] if len(proposal) > 1 else []):
-                for c in search.propose(Theta, A, kept, rows, friction=problem.friction_groups):
+                for c in search.propose(Theta, A, kept, rows, friction=problem.friction_groups, factor=factor):
                     if (c.norm, c.support) not in seen:
                         seen.add((c.norm, c.support))
                         out.append(c)

@@ -30,6 +30,8 @@ __all__ = [
     "scaled_factor",
     "independent_blocks",
     "SupportSearch",
+    "size_cap",
+    "normalization_rows",
 ]
 
 
@@ -220,12 +222,47 @@ def small_supports(R: np.ndarray, a: np.ndarray, kept: list[int], *, max_size: i
     return out if carriers else []
 
 
+def _blockwise_r(X: np.ndarray, *, min_groups: int = 8, max_fill: float = 0.25) -> np.ndarray | None:
+    """An R factor of X (RᵀR = XᵀX) from its rows grouped by their pattern of nonzero columns,
+    or None when X is not sparse that way.
+
+    In a local library the Euler–Lagrange row of coordinate i is zero in every column of a term
+    without q_i or q̇_i: a chain's rows fall into n groups of ~13 nonzero columns out of 9n − 4.
+    Each group is factored on its own columns (N × 13 instead of N × 9n), and the stacked
+    small factors once more: the Gram matrix is the same, the cost O(N) instead of O(N n²).
+    Only used with at least ``min_groups`` groups averaging at most ``max_fill`` of the
+    columns (so small and dense problems keep the plain QR, bit for bit)."""
+    nz = X != 0
+    patterns, inverse = np.unique(np.packbits(nz, axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(patterns) < min_groups:
+        return None
+    groups = [np.flatnonzero(inverse == g) for g in range(len(patterns))]
+    cols = [np.flatnonzero(nz[rows].any(0)) for rows in groups]
+    if sum(len(r) * len(c) for r, c in zip(groups, cols)) > max_fill * X.size:
+        return None
+    parts = []
+    for rows, c in zip(groups, cols):
+        if len(c) == 0:
+            continue
+        _, Rg = qr(X[np.ix_(rows, c)], mode="economic")
+        block = np.zeros((Rg.shape[0], X.shape[1]))
+        block[:, c] = Rg
+        parts.append(block)
+    _, R = qr(np.vstack(parts), mode="economic")
+    return R
+
+
 def scaled_factor(Theta: np.ndarray, kept: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(R, scale): Θ's columns scaled to unit norm, and the R factor of the kept ones (it has
-    the same Gram matrix with only K rows), zero in the other columns."""
+    the same Gram matrix with only K rows), zero in the other columns.  Row-sparse Θ (a local
+    library) is factored group by group (:func:`_blockwise_r`)."""
     scale = np.linalg.norm(Theta, axis=0)
     scale[scale == 0] = 1.0
-    _, R = qr((Theta / scale)[:, kept], mode="economic")
+    X = (Theta / scale)[:, kept]
+    R = _blockwise_r(X)
+    if R is None:
+        _, R = qr(X, mode="economic")
     Rfull = np.zeros((R.shape[0], Theta.shape[1]))
     Rfull[:, kept] = R
     return Rfull, scale
@@ -237,7 +274,7 @@ ROUNDOFF_R2 = 1e-20
 
 
 def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first: int, *,
-                       tol: float = 30.0) -> list[int]:
+                       tol: float = 30.0, factor: tuple[np.ndarray, np.ndarray] | None = None) -> list[int]:
     """Coordinates whose normalization rows can all be imposed: a proposal of one per block.
 
     L = L₁(x) + L₂(y) moves like c₁L₁ + c₂L₂ for any c₁, c₂, so one normalization row leaves
@@ -247,9 +284,10 @@ def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first:
     mass ratio other than 1 it costs the signal.  Starting from ``first``, rows are added
     greedily while the squared residual over all kept terms grows by at most ``tol`` × its
     current value.  The result is a proposal: candidates from it and from ``[first]`` alone
-    compete on validation.  A: (n, K) normalization rows.
+    compete on validation.  A: (n, K) normalization rows.  ``factor``: ``scaled_factor(Theta,
+    kept)`` when the caller has it already (it is the costly part: a QR of all of Θ).
     """
-    R, scale = scaled_factor(Theta, kept)
+    R, scale = scaled_factor(Theta, kept) if factor is None else factor
 
     def r2(rows):
         x = constrained_fit(R, A[rows] / scale, kept)
@@ -271,15 +309,18 @@ def independent_blocks(Theta: np.ndarray, A: np.ndarray, kept: list[int], first:
 
 
 def candidate_supports(
-    Theta: np.ndarray, a: np.ndarray, kept: list[int], *, max_backward: int = 80
+    Theta: np.ndarray, a: np.ndarray, kept: list[int], *, max_backward: int = 80,
+    factor: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray]:
     """Union of the STLSQ, backward-elimination and small exhaustive supports over the kept terms.
 
     Theta: (rows, K).  Columns are scaled to unit norm internally; returns the supports
     (indices into the full K), and the scaled (R, a) used, with the column scales, so that
     ``constrained_fit(R, a_scaled, S) / scale`` gives coefficients of the original terms.
+    ``factor``: ``scaled_factor(Theta, kept)``, computed once by a caller that tries several
+    normalization rows on the same Θ.
     """
-    Rfull, scale = scaled_factor(Theta, kept)
+    Rfull, scale = scaled_factor(Theta, kept) if factor is None else factor
     a_s = a / scale
     sup = stlsq_path(Rfull, a_s, kept)
     start = kept
@@ -365,33 +406,57 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
     return out
 
 
+def size_cap(n_coordinates: int) -> int:
+    """The largest support proposed for n coordinates: 40 up to n = 10 (every system of the
+    acceptance set is far below), 4n beyond, so that a chain of n springs (3n − 1 terms: n
+    kinetic, n + n − 1 potential) stays in reach."""
+    return max(40, 4 * n_coordinates)
+
+
+def normalization_rows(A: np.ndarray, kept: list[int], *, all_up_to: int = 8, spread: int = 4) -> list[int]:
+    """The normalization rows tried one by one: every row that the kept columns can carry, or,
+    beyond ``all_up_to`` of them, ``spread`` rows spread evenly over the coordinates.  In a
+    coupled system every row gives the same supports up to scale, so trying all n costs n times
+    the search (and the validation of its candidates) for nothing new; decoupled blocks still
+    get one row each from :func:`independent_blocks`, started from each row tried."""
+    rows = [i for i in range(A.shape[0]) if np.any(np.abs(A[i][kept]) > 0)]
+    if len(rows) <= all_up_to:
+        return rows
+    return [rows[int(j)] for j in np.unique(np.round(np.linspace(0, len(rows) - 1, spread)))]
+
+
 class SupportSearch:
     """The support search as an optimizer object: candidate supports and their constrained
     least-squares coefficients for a regression problem Θξ ≈ 0 under normalization rows.
 
     Args (keyword-only):
         per_size: the best (lowest training residual) supports kept per support size.
-        max_size: larger supports are not proposed.
+        max_size: larger supports are not proposed; None (default): :func:`size_cap` of the
+            number of coordinates (40 up to 10 coordinates, 4n beyond: a chain of n springs
+            has 3n − 1 terms).
         force_friction: friction columns (the first group's, with groups: viscous) in every
             support (else each support is also tried with all and with none of them: their effect
             on the residual is small, so the paths often drop them early).
     """
 
-    def __init__(self, *, per_size: int = 2, max_size: int = 40, force_friction: bool = False):
+    def __init__(self, *, per_size: int = 2, max_size: int | None = None, force_friction: bool = False):
         self.per_size = per_size
         self.max_size = max_size
         self.force_friction = force_friction
 
     def propose(self, Theta: np.ndarray, A_norm: np.ndarray, kept: list[int], rows: list[int],
-                friction=(), required=()) -> list[Candidate]:
+                friction=(), required=(), factor=None) -> list[Candidate]:
         """Candidates under the normalization rows ``rows`` of ``A_norm`` (rows, columns).
 
         Theta: (samples, columns); kept: the columns allowed; friction: the friction columns, or
         groups of them (one per kind: viscous, Coulomb), each support then tried with every
         combination of the groups; required: columns in every support (a known force's column,
-        whose coefficient the normalization fixes)."""
+        whose coefficient the normalization fixes); factor: ``scaled_factor(Theta, kept)`` if
+        already computed."""
         a = A_norm[rows] if len(rows) > 1 else A_norm[rows[0]]
-        supports, R, colscale = candidate_supports(Theta, a, kept)
+        cap = size_cap(len(A_norm)) if self.max_size is None else self.max_size
+        supports, R, colscale = candidate_supports(Theta, a, kept, factor=factor,
+                                                   max_backward=max(80, 2 * cap))
         if required:
             supports = list(dict.fromkeys(tuple(sorted(set(S) | set(required))) for S in supports))
         if len(friction):
@@ -404,15 +469,19 @@ class SupportSearch:
                                           for v in ([] if self.force_friction else [set(S)])
                                           + [set(S) - fr | a for a in adds] if v - fr - set(required)))
         a_s = a / colscale
+        kinetic = A_norm != 0
         by_size: dict[int, list] = {}
         for S in supports:
+            if not kinetic[:, list(S)].any(axis=1).all():
+                # some q̇_i² has no term: M_ii = 0, a singular mass matrix that validation drops
+                continue
             x = constrained_fit(R, a_s, S)
             if x is None:
                 continue
             by_size.setdefault(len(S), []).append((float(np.linalg.norm(R @ x)), S, x / colscale))
         out = []
         for size, lst in by_size.items():
-            if size > self.max_size:
+            if size > cap:
                 continue
             for res, S, coef in sorted(lst, key=lambda z: z[0])[: self.per_size]:
                 out.append(Candidate(tuple(rows), tuple(sorted(S)), coef, res))

@@ -142,12 +142,8 @@ def test_chain_of_four_masses_has_the_dynamical_matrix_of_the_springs(chain_fit)
     np.testing.assert_allclose(np.linalg.solve(A, B), K / M_CHAIN, rtol=0, atol=CLEAN_RATIO_TOL * 2 * K_CHAIN)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sparse search (discover/sparse.py candidate_supports + model selection): on these chain data "
-    "(4 trajectories × 6 s, k = 1.5, seed 3) the fit returns an exact but 16-term Lagrangian (ẋᵢẋⱼ "
-    "cross terms, x1·x3, x2·x4) although the 11-term textbook one is in the quadratic tier with "
-    "the same validation error; the smallest candidate support evaluated has 16 terms (none of "
-    "size 11 is proposed), so 'the sparsest model within 25 % of the best' is not the sparsest"))
+# the chain names x1 … x4 bring the local tier first (discover.library.Local): its exact model is
+# the 11-term textbook one (was xfail: the quadratic tier's search returned a 16-term exact mix)
 def test_chain_of_four_masses_sparsest_form(chain_fit):
     # −½k Σ (x_{i+1} − x_i)² with walls = −k Σ x_i² + k Σ x_i x_{i+1}: per ½m ẋ₁², the kinetic
     # terms 1, the squares −2k/m, the neighbour products +2k/m
