@@ -1,0 +1,192 @@
+"""Multiple shooting for the trajectory fit (:mod:`discover.trajectory_fit`): the segments of
+the recordings, and the parameterized dynamics — q̈ of L = Σ ξ_k φ_k with friction and a known
+force, its Jacobians (recorded once per fit and replayed) and batched RK4 rollouts of all
+segments with their tangents."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .definite import _max_condition, _planned_solve
+from .dissipation import dissipation_function
+from .integrate import RK4
+from .library import TermSet
+from .mechanics import DEFAULT_CHUNK, SingularMassMatrixError, accelerations, mass_and_force
+from .replay import ReplayCache
+
+__all__ = ["Shooting", "RolloutFailed", "segments_of", "segment_times", "segment_forces"]
+
+
+class RolloutFailed(Exception):
+    """A rollout that diverged or met a singular/indefinite mass matrix."""
+
+
+class Shooting:
+    def __init__(self, ts: TermSet, x0, Z, fit_damping, n, fit_coulomb=False, epsilon=None):
+        self.fns = [ts.term(k) for k in range(len(ts))]
+        self.x0, self.Z, self.fit_damping, self.n = x0, Z, fit_damping, n
+        self.fit_coulomb, self.epsilon = fit_coulomb, epsilon
+        self.P = Z.shape[1] + (n if fit_damping else 0) + (n if fit_coulomb else 0)  # global parameters
+        self._replay = ReplayCache()
+
+    def L(self, xi):
+        fns = self.fns
+        L = lambda q, v: sum(xi[..., k] * f(q, v) for k, f in enumerate(fns))
+        L.batched = True
+        return L
+
+    def split(self, g, c_fixed, fc_fixed):
+        """(ξ, c, F_c) from the free parameters g = (θ, fitted c, fitted F_c)."""
+        nz, n = self.Z.shape[1], self.n
+        xi = self.x0 + self.Z @ g[:nz]
+        c = g[nz:nz + n] if self.fit_damping else c_fixed
+        k = nz + (n if self.fit_damping else 0)
+        return xi, c, (g[k:k + n] if self.fit_coulomb else fc_fixed)
+
+    def acc(self, xi, c, fc, q, v, F=None):
+        viscous = self.fit_damping or bool((c != 0).any())
+        coulomb = self.fit_coulomb or bool((fc != 0).any())
+        R = (dissipation_function(c if viscous else None, fc if coulomb else None, self.epsilon)
+             if viscous or coulomb else None)
+        return accelerations(self.L(xi), q, v, dissipation=R, force=F)
+
+    def acc_jac(self, xi, c, fc, q, v, F=None):
+        """q̈ (B, n) and ∂q̈/∂q, ∂q̈/∂q̇ (B, n, n), ∂q̈/∂(θ, c, F_c) (B, n, P).
+
+        The same operations on every call of a fit (one model structure, one batch of segments):
+        their graph is recorded on the first call and replayed after (:class:`discover.replay.
+        ReplayCache`), the engine's numbers without rebuilding the autograd graph per RK4 stage."""
+        B, n = q.shape
+        viscous = self.fit_damping or bool((c != 0).any())
+        coulomb = self.fit_coulomb or bool((fc != 0).any())
+        inputs = (q.detach(), v.detach(), xi.detach().expand(B, -1).contiguous(),
+                  c.detach().expand(B, n).contiguous(), fc.detach().expand(B, n).contiguous())
+        inputs += () if F is None else (F.detach().expand(B, n).contiguous(),)
+        eager = lambda *xs: self._acc_jac(viscous, coulomb, *xs)  # noqa: E731
+        if B > DEFAULT_CHUNK:
+            out = eager(*inputs)
+        else:
+            out = self._replay((tuple(q.shape), q.dtype, q.device, F is None, viscous, coulomb), eager, inputs)
+        a, Jq, Jv, Jx, *rest, bad = out
+        if bool(bad.any()):
+            raise SingularMassMatrixError("mass matrix ∂²L/∂q̇² is singular or indefinite at some state")
+        G = torch.cat([(Jx[..., None] * self.Z).sum(-2)] + rest, -1)  # no bmm: slow on tiny blocks
+        return a, Jq, Jv, G
+
+    def _acc_jac(self, viscous, coulomb, q, v, X, C, Fc, F=None):
+        """(q̈, ∂q̈/∂q, ∂q̈/∂q̇, ∂q̈/∂ξ, [∂q̈/∂c], [∂q̈/∂F_c], singular) for per-sample parameters,
+        through the engine; the definite solve with a plan fixed in advance (sign per sample, full
+        band), so that nothing depends on the values and the graph can be replayed."""
+        B, n = q.shape
+        with torch.enable_grad():
+            Q, V, X = (x.detach().requires_grad_() for x in (q, v, X))
+            C = C.detach().requires_grad_() if self.fit_damping else C
+            Fc = Fc.detach().requires_grad_() if self.fit_coulomb else Fc
+            R = (dissipation_function(C if viscous else None, Fc if coulomb else None, self.epsilon)
+                 if viscous or coulomb else None)
+            M, f = mass_and_force(self.L(X), Q, V, dissipation=R, force=F, chunk_size=None)
+            a, bad = _planned_solve(M, f, True, n - 1, _max_condition(M.dtype))
+            leaves = (Q, V, X) + ((C,) if self.fit_damping else ()) + ((Fc,) if self.fit_coulomb else ())
+            eye = torch.eye(n, dtype=a.dtype, device=a.device)[:, None, :].expand(n, B, n)
+            rows = torch.autograd.grad(a, leaves, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
+        J = [x.new_zeros(B, n, *x.shape[1:]) if r is None else r.movedim(0, 1)
+             for r, x in zip(rows, leaves)]
+        return (a.detach(), *J, bad)
+
+    def rollout(self, g, fixed, s, h, T, jac, force=None):
+        """Positions and velocities (S, T, n) of all segments from states s (S, 2n), RK4 steps h
+        (S, T − 1) from sample to sample; with ``jac`` also their tangents (S, T, n, P + 2n)
+        (θ, c, F_c, then the segment's own q₀, q̇₀).
+        ``fixed``: (c, F_c) used where not fitted; ``force``: the known applied force of each
+        segment at its samples (S, T, n) or None, linear between samples (RK4's half steps take
+        the mean of the two neighbours), as in the rollouts of :mod:`discover.evaluation`."""
+        n, P = self.n, self.P
+        xi, c, fc = self.split(g, *fixed)
+
+        step = [0]
+
+        def applied(t):  # t = {0, ½, 1} · h of the current step: the force then, all segments at once
+            if force is None:
+                return None
+            k = step[0]
+            u2 = int(round(2 * float(t.reshape(-1)[0] / h[0, k])))
+            return force[:, k + u2 // 2] if u2 % 2 == 0 else 0.5 * (force[:, k] + force[:, k + 1])
+        S = s.shape[0]
+        q, v = s[:, :n], s[:, n:]
+        if jac:
+            D = P + 2 * n
+            eye = torch.eye(n, dtype=s.dtype, device=s.device)
+            Tq = s.new_zeros(S, n, D)
+            Tv = s.new_zeros(S, n, D)
+            Tq[:, :, P:P + n] = eye
+            Tv[:, :, P + n:] = eye
+
+            def f(qa, va, t):
+                a, Jq, Jv, G = self.acc_jac(xi, c, fc, qa[..., 0], va[..., 0], applied(t))
+                ta = (Jq[..., None] * qa[:, None, :, 1:] + Jv[..., None] * va[:, None, :, 1:]).sum(2)
+                ta[..., :P] += G
+                return torch.cat([a[..., None], ta], -1)
+
+            state = (torch.cat([q[..., None], Tq], -1), torch.cat([v[..., None], Tv], -1))
+            hh = h[:, None, None, :]
+        else:
+            f = lambda qq, vv, t: self.acc(xi, c, fc, qq, vv, applied(t))  # noqa: E731
+            state, hh = (q, v), h[:, None, :]
+        solver = RK4(f)
+        qs, vs = [state[0]], [state[1]]
+        try:
+            with torch.no_grad():
+                for k in range(T - 1):
+                    step[0] = k
+                    state = solver.step(state, 0.0 * hh[..., k], hh[..., k])
+                    qs.append(state[0])
+                    vs.append(state[1])
+        except SingularMassMatrixError as e:
+            raise RolloutFailed(str(e).split(":")[0]) from None
+        Q, V = torch.stack(qs, 1), torch.stack(vs, 1)
+        if not bool(torch.isfinite(Q).all()) or not bool(torch.isfinite(V).all()):
+            raise RolloutFailed("rollout diverged (non-finite states)")
+        if jac:
+            return Q[..., 0], V[..., 0], Q[..., 1:]
+        return Q, V, None
+
+
+def segments_of(trajs, seconds):
+    """(traj index, start, length) of each segment: ``seconds`` long, a remainder under half a
+    segment joins the last one."""
+    out = []
+    for i, (t, _) in enumerate(trajs):
+        N, h = len(t), float((t[-1] - t[0]) / (len(t) - 1))
+        m = max(3, int(round(seconds / h)))
+        starts = list(range(0, N, m))
+        if len(starts) > 1 and N - starts[-1] < m / 2:
+            starts.pop()
+        ends = starts[1:] + [N]
+        out += [(i, a, b - a) for a, b in zip(starts, ends)]
+    return out
+
+
+def _segment_index(trajs, segs, T):
+    """(S, T) indices into the concatenated samples of all trajectories, one row per segment,
+    the segment's last sample repeated past its end."""
+    offset = np.cumsum([0] + [len(t) for t, _ in trajs])[:-1]
+    start = np.array([offset[i] + a for i, a, _ in segs])
+    length = np.array([L for _, _, L in segs])
+    return start[:, None] + np.minimum(np.arange(T)[None, :], length[:, None] - 1), length
+
+
+def segment_times(trajs, segs, T):
+    """(S, T) sample times of each segment, continued past its end with its mean step (those
+    steps are masked)."""
+    idx, length = _segment_index(trajs, segs, T)
+    t = np.concatenate([t for t, _ in trajs])[idx]
+    h = (t[:, -1] - t[:, 0]) / np.maximum(length - 1, 1)
+    past = np.maximum(np.arange(T)[None, :] - (length[:, None] - 1), 0)
+    return t + past * h[:, None]
+
+
+def segment_forces(forces, trajs, segs, T):
+    """(S, T, n) known force of each segment at its samples, the last sample repeated past the
+    segment's end (those steps are masked); one gather over all trajectories."""
+    F = np.concatenate([np.asarray(f, float).reshape(len(t), -1) for f, (t, _) in zip(forces, trajs)])
+    return F[_segment_index(trajs, segs, T)[0]]
