@@ -185,7 +185,8 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
     if sparse and getattr(model, "tiers_", None):
         lines += ["## Library search", "", "| library | terms | best validation error | candidates |",
                   "|---|---|---|---|"]
-        lines += [f"| {t['tier']} | {t['terms']} | {_fmt(t['best_val_error'])} | {t['candidates']} |"
+        lines += [f"| {t['tier']} | {t['terms']} | "
+                  f"{'skipped: ' + t['skipped'] if t.get('skipped') else _fmt(t['best_val_error'])} | {t['candidates']} |"
                   for t in model.tiers_]
         lines += ["", f"Chosen: **{model.library_name_}** — the sparsest model whose validation error "
                   f"is within {model.parsimony:.0%} of the best.", ""]
