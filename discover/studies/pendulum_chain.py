@@ -10,13 +10,14 @@ form; :meth:`PendulumChain.simulate` integrates the Euler–Lagrange equations, 
 
     Σ_j c_ij [cos(θ_i − θ_j) θ̈_j + sin(θ_i − θ_j) θ̇_j²] + (g / l) c_ii sin θ_i = 0,
 
-with a batched numpy RK4 (the engine's autograd Hessian of an n² -term L is slow at n = 32, and
+with the project's RK4 rollout (the engine's autograd Hessian of an n² -term L is slow at n = 32, and
 the hand derivation is an independent check of it: tests compare the two).
 """
 from __future__ import annotations
 
 import numpy as np
 import sympy
+import torch
 
 from ..systems.base import System, _rng
 
@@ -55,28 +56,25 @@ class PendulumChain(System):
         g = _rng(rng)
         return g.uniform(-0.5, 0.5, (n, self.n_dof)), g.uniform(-0.5, 0.5, (n, self.n_dof))
 
-    def acceleration(self, q: np.ndarray, qdot: np.ndarray) -> np.ndarray:
-        """θ̈ at states (B, n) from the hand-derived equations of the module docstring."""
+    def acceleration(self, q, qdot):
+        """θ̈ at states (B, n) from the hand-derived equations of the module docstring (numpy in →
+        numpy out, torch in → torch out)."""
+        xp = torch if isinstance(q, torch.Tensor) else np
         c, gl = self._counts(), self.params["g"] / self.params["l"]
+        if xp is torch:
+            c = torch.as_tensor(c, dtype=q.dtype, device=q.device)
         d = q[:, :, None] - q[:, None, :]
-        M = c * np.cos(d)
-        rhs = -(c * np.sin(d)) @ (qdot**2)[:, :, None]
-        rhs = rhs[:, :, 0] - gl * np.diag(c) * np.sin(q)
-        return np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+        M = c * xp.cos(d)
+        rhs = -(c * xp.sin(d)) @ (qdot**2)[:, :, None]
+        rhs = rhs[:, :, 0] - gl * xp.diagonal(c) * xp.sin(q)
+        return xp.linalg.solve(M, rhs[:, :, None])[:, :, 0]
 
     def simulate(self, q0, qdot0, t, *, substeps: int = 4) -> tuple[np.ndarray, np.ndarray]:
-        """(q, q̇), each (T, B, n), by RK4 with ``substeps`` steps per interval of ``t``."""
-        q, v = np.array(q0, float), np.array(qdot0, float)
-        out_q, out_v = [q.copy()], [v.copy()]
-        f = self.acceleration
-        for h in np.diff(np.asarray(t, float)) / substeps:
-            for _ in range(substeps):
-                k1q, k1v = v, f(q, v)
-                k2q, k2v = v + h / 2 * k1v, f(q + h / 2 * k1q, v + h / 2 * k1v)
-                k3q, k3v = v + h / 2 * k2v, f(q + h / 2 * k2q, v + h / 2 * k2v)
-                k4q, k4v = v + h * k3v, f(q + h * k3q, v + h * k3v)
-                q = q + h / 6 * (k1q + 2 * k2q + 2 * k3q + k4q)
-                v = v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
-            out_q.append(q.copy())
-            out_v.append(v.copy())
-        return np.stack(out_q), np.stack(out_v)
+        """(q, q̇), each (T, B, n): the project's RK4 rollout (``substeps`` steps per interval of
+        ``t``) driven by the hand-derived accelerations."""
+        from ..integrate import rollout
+
+        T = lambda x: torch.as_tensor(np.asarray(x, float))  # noqa: E731
+        out = rollout(None, T(q0), T(qdot0), T(t), substeps=substeps, compute_energy=False,
+                      acceleration=lambda q, v, tt: self.acceleration(q, v))
+        return out.q.numpy(), out.qdot.numpy()
