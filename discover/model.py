@@ -158,7 +158,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         consistent = False
         for name, lib in iterator:
             if consistent and self.library is None:
-                size = len(lib.terms(self.coordinates_))
+                size = lib.size(self.coordinates_, self.max_terms)
                 if size > SMALL_TIER:
                     self.tiers_.append({"tier": name, "terms": size, "best_val_error": math.nan, "candidates": 0,
                                         "skipped": "a smaller tier is already consistent with the noise"})
