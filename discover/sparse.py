@@ -19,6 +19,7 @@ import numpy as np
 from scipy.linalg import qr, solve_triangular
 
 from .candidate import Candidate
+from .subsets import one_row_scores
 
 __all__ = [
     "reduce_gauge",
@@ -200,26 +201,32 @@ def small_supports(R: np.ndarray, a: np.ndarray, kept: list[int], *, max_size: i
     Few data (two circles of a charge in a magnetic field, say) can admit a second exact model
     in a rich library; the fit over all terms is then an arbitrary mix of the two, from which
     thresholding and elimination do not find the sparse one.  Small supports are cheap to
-    enumerate: sizes stop where the number of combinations exceeds ``budget``.
+    enumerate: sizes stop where the number of combinations exceeds ``budget``.  With one
+    normalization row a size's supports are scored at once (:mod:`discover.subsets`).
     """
-    from itertools import combinations
     from math import comb
 
+    A = np.atleast_2d(a)
+    carries = A != 0
+    if not carries[:, kept].any():
+        return []
     out = []
-    A = np.atleast_2d(a) != 0
-    carriers = [k for k in kept if A[:, k].any()]
     for size in range(len(A), max_size + 1):
         if comb(len(kept), size) > budget:
             break
-        scored = []
-        for S in combinations(kept, size):
-            if not A[:, S].any(axis=1).all():
-                continue
-            x = constrained_fit(R, a, S)
-            if x is not None:
-                scored.append((float(np.linalg.norm(R @ x)), S))
-        out += [S for _, S in sorted(scored)[:keep]]
-    return out if carriers else []
+        C = np.array(list(combinations(kept, size)), dtype=np.intp).reshape(-1, size)
+        C = C[carries[:, C].any(axis=2).all(axis=0)]  # every row carried by a term of S
+        if len(C) == 0:
+            continue
+        if len(A) == 1:
+            score = one_row_scores(R, A[0], C)
+        else:
+            fits = (constrained_fit(R, a, S) for S in C)
+            score = np.array([np.inf if x is None else np.linalg.norm(R @ x) for x in fits])
+        ok = np.isfinite(score)
+        scored = sorted(zip(score[ok].tolist(), map(tuple, C[ok].tolist())))
+        out += [S for _, S in scored[:keep]]
+    return out
 
 
 def _blockwise_r(X: np.ndarray, *, min_groups: int = 8, max_fill: float = 0.25) -> np.ndarray | None:
