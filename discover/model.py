@@ -463,10 +463,21 @@ class SparseLagrangian(FittedModel, kind="sparse"):
 # ----------------------------------------------------------------------------------------
 def _qddot_error(model, prepared) -> float:
     """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
+    return _qddot_errors(model, prepared)[0]
+
+
+def _qddot_errors(model, prepared) -> tuple[float, float]:
+    """(relative RMS error as :func:`_qddot_error`, typical error): the median over samples and
+    coordinates of |q̈_model − q̈_estimated| in units of each coordinate's median |q̈_estimated|.
+    The first is ruled by the few samples where the estimate is wild (near a coordinate
+    singularity of the model, where noise in the smoothed state moves q̈ most), the second not."""
     q, qd, qdd = (_stack(prepared, a, 3) for a in ("q", "qdot", "qddot"))
     forced = prepared[0].force is not None
     try:
         pred = model.acceleration(q, qd, force=_stack(prepared, "force", 3)) if forced else model.acceleration(q, qd)
     except SingularMassMatrixError:
-        return math.inf
-    return float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
+        return math.inf, math.inf
+    rms = float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
+    scale = np.maximum(np.median(np.abs(qdd), axis=0), 1e-300)
+    typical = float(np.median(np.abs(pred - qdd) / scale))
+    return rms, typical

@@ -101,3 +101,47 @@ def test_a_useless_model_is_not_accepted_however_large_the_noise_floor(monkeypat
     r = Discover(Custom(["x_dot**2"]), fallback=False).fit(_relativistic())
     assert r.scores_["library"] > estimator.CEILING
     assert any("fallback is off" in w for w in r.warnings_)
+
+
+def _pendulum_model(g):
+    return SparseLagrangian.from_dict({"coordinates": ["theta"], "terms": [
+        {"term": "theta_dot**2", "coefficient": 0.5}, {"term": "cos(theta)", "coefficient": g}]})
+
+
+def test_typical_qddot_error_ignores_a_few_wild_estimates():
+    """Exact pendulum states with θ̈ = −g sin θ, except 1 % of the samples whose q̈ estimate is
+    wild (a noisy estimate near a singular point): the true L's RMS error is ruled by them, its
+    typical error stays ≈ 0; a pendulum with g 20 % off is typically ≈ 20 % off."""
+    from discover.model import _qddot_errors
+    from discover.prepare import Prepared
+
+    t = np.linspace(0, 6, 601)
+    theta = 1.2 * np.cos(np.sqrt(G) * t)[:, None]          # the states need not solve the motion
+    qd = np.gradient(theta, t, axis=0)
+    qdd = -G * np.sin(theta)
+    wild = qdd.copy()
+    wild[::100] += 50 * np.abs(qdd).max()
+    p = Prepared(t, theta, theta, qd, wild)
+    rms, typical = _qddot_errors(_pendulum_model(G), [p])
+    assert rms > 0.5 and typical < 1e-9
+    rms_off, typical_off = _qddot_errors(_pendulum_model(1.2 * G), [p])
+    assert typical_off == pytest.approx(0.2, rel=0.05)
+
+
+def test_an_mlp_that_only_wins_on_wild_samples_is_not_returned(monkeypatch):
+    """Fallback forced (no acceptance band): when the MLP's RMS error beats the library model's
+    but its typical error does not, the library model is kept and the decision says why."""
+    from discover import model as model_module
+
+    monkeypatch.setattr(estimator, "FLOOR_FACTOR", 0.0)
+    real = model_module._qddot_errors
+
+    def scored(m, prepared):
+        rms, typical = real(m, prepared)
+        return (rms, typical) if isinstance(m, SparseLagrangian) else (0.0, 10 * typical + 1.0)
+
+    monkeypatch.setattr(estimator, "_qddot_errors", scored)
+    r = Discover(fallback_threshold=0.0, mlp_epochs=3).fit(_pendulum([0.5, 1.0, 1.5, 2.0], noise=0.01))
+    assert r.mlp_ is not None and r.is_library_model
+    assert r.scores_["mlp"] < estimator.MLP_MARGIN * r.scores_["library"]
+    assert "typical error" in r.decision_
