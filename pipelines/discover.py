@@ -176,7 +176,9 @@ def main(argv=None) -> int:
 
         try:
             conserved = conserved_quantities(model.lagrangian(), model.coordinates_, val,
-                                             friction=getattr(model, "damping_", None))
+                                             friction=getattr(model, "damping_", None),
+                                             coulomb=getattr(model, "coulomb_", None),
+                                             coulomb_epsilon=getattr(model, "coulomb_epsilon_", None))
             series = charge_series(conserved, model.coordinates_, val)
         except Exception as exc:  # noqa: BLE001 - the symmetry search is a report, never a failed run
             warns.append(f"the symmetry search failed ({' '.join(str(exc).split())}); no conserved quantities listed")

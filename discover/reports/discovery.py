@@ -126,7 +126,7 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         if R is not None:
             lines += ["## Dissipation (Rayleigh function)", "", f"$$R = {to_latex(R, coords)}$$", "",
                       "```", f"R = {R}", "```", "",
-                      "Linear friction fitted beside L (same normalization): the equations of motion are "
+                      "Friction fitted beside L (same normalization): the equations of motion are "
                       "d/dt ∂L/∂q̇ − ∂L/∂q + ∂R/∂q̇ = 0, and energy is not conserved.", ""]
             if dry:
                 lines += ["Coulomb (dry) friction: the terms F_c ε log cosh(q̇/ε) give the force "
