@@ -12,6 +12,7 @@ import numpy as np
 import sympy
 import torch
 
+from .bodies import find_bodies
 from .candidate import Candidate
 from .data import check_enough_samples
 from .evaluation import generic_states
@@ -19,7 +20,6 @@ from .io import FittedModel, load
 from .dissipation import dissipation_function, rayleigh_expr
 from .formulations import Problem, gauge_reduction, get_formulation, validation_columns
 from .formulations.base import friction_epsilon
-from .bodies import find_bodies
 from .library import Library, TermSet, default_tiers
 from .mechanics import SingularMassMatrixError, accelerations, energy
 from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, stack as _stack
@@ -137,7 +137,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
 
     def _fit(self, data: PreparedData) -> "SparseLagrangian":
         self.coordinates_ = list(data.coordinates)
-        self.bodies_ = find_bodies(self.coordinates_, self.bodies)  # checked before any work
+        self.bodies_ = find_bodies(self.coordinates_, self.bodies)  # given bodies are checked before the search
         n = len(self.coordinates_)
         self.differentiator_, self.noise_ = data.differentiator, data.noise
         self.relative_noise_ = data.relative_noise
@@ -413,7 +413,8 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             "normalization_coordinates": self.normalization_coordinates_,
             "metrics": self.metrics_,
             "alternatives": getattr(self, "alternatives_", []),
-        } | ({"bodies": [list(b) for b in self.bodies_]} if getattr(self, "bodies_", None) else {}) | ({"dissipation": {"rayleigh": str(self.rayleigh()),
+            **({"bodies": [list(b) for b in self.bodies_]} if getattr(self, "bodies_", None) else {}),
+        } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
                               "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}
                               | ({} if getattr(self, "damping_stderr_", None) is None else
                                  {"stderr": dict(zip(self.coordinates_, map(float, self.damping_stderr_)))})
