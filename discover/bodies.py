@@ -1,23 +1,28 @@
 """Bodies named by the coordinates: ``x1, y1, x2, y2`` are the positions of two bodies in the
 plane, ``x_1, y_1, z_1, x_2, …`` of bodies in space.  Pairwise-distance terms of the library
-(:class:`discover.library.Pairwise`) are built from these groups.  A chain ``x1 … xn`` (one
-stem, integer suffixes) gives the neighbours of :class:`discover.library.Local`."""
+(:class:`discover.library.Pairwise`) are built from these groups.  Names that say nothing
+(``ax, ay, bx, by``, ``sun_x, …``) need the bodies given: ``find_bodies(coordinates, bodies)``
+checks them, and :func:`parse_bodies` reads the command line's ``"ax,ay;bx,by"``.  A chain
+``x1 … xn`` (one stem, integer suffixes) gives the neighbours of :class:`discover.library.Local`."""
 from __future__ import annotations
 
 import re
 from collections import Counter
 from typing import Sequence
 
-__all__ = ["find_bodies", "find_chain"]
+__all__ = ["find_bodies", "parse_bodies", "check_bodies", "find_chain"]
 
 #: a coordinate name that ends in a body index: an axis name, an optional "_", digits
 _INDEXED = re.compile(r"^(?P<axis>.*?[^\d_])_?(?P<body>\d+)$")
 
 
-def find_bodies(coordinates: Sequence[str]) -> list[tuple[str, ...]]:
+def find_bodies(coordinates: Sequence[str], bodies: Sequence[Sequence[str]] | str | None = None
+                ) -> list[tuple[str, ...]]:
     """Coordinates grouped by body, each group ordered by axis name.
 
-    A body is a set of 2 or 3 coordinates that share an index and differ in their axis names
+    ``bodies`` (the user's groups, a list of name lists or ``"ax,ay;bx,by"``) replaces the
+    detection by name: they are checked (:func:`check_bodies`) and returned in the given order.
+    Otherwise a body is a set of 2 or 3 coordinates that share an index and differ in their axis names
     (``x1, y1``); bodies count only when at least two share the same axes, so that their
     positions can be compared.  Coordinates that belong to no body (``theta``, a chain's
     ``x1, x2, x3``) are left out.
@@ -27,6 +32,8 @@ def find_bodies(coordinates: Sequence[str]) -> list[tuple[str, ...]]:
     >>> find_bodies(["x1", "x2", "x3"])
     []
     """
+    if bodies is not None:
+        return check_bodies(bodies, coordinates)
     groups: dict[str, dict[str, str]] = {}
     for c in coordinates:
         m = _INDEXED.match(c)
@@ -35,6 +42,50 @@ def find_bodies(coordinates: Sequence[str]) -> list[tuple[str, ...]]:
     shapes = Counter(tuple(sorted(g)) for g in groups.values() if 2 <= len(g) <= 3)
     return [tuple(g[a] for a in sorted(g)) for g in groups.values()
             if shapes.get(tuple(sorted(g)), 0) >= 2]
+
+
+def parse_bodies(text: str) -> list[tuple[str, ...]]:
+    """Bodies written as ``"ax,ay;bx,by"``: bodies separated by ``;``, the coordinates of one
+    body by ``,`` (spaces ignored), in the same axis order for every body.
+
+    >>> parse_bodies("sun_x, sun_y; earth_x, earth_y")
+    [('sun_x', 'sun_y'), ('earth_x', 'earth_y')]
+    """
+    return [tuple(c.strip() for c in b.split(",")) for b in text.split(";") if b.strip()]
+
+
+def check_bodies(bodies: Sequence[Sequence[str]] | str, coordinates: Sequence[str]) -> list[tuple[str, ...]]:
+    """The user's bodies as tuples, after checking them against the coordinate names.
+
+    Each body is 2 or 3 coordinates, the i-th of every body along the same axis (positions are
+    compared component by component); at least two bodies, all with the same number of axes,
+    no coordinate in two bodies.  Raises ValueError naming the offending name or body.
+
+    >>> check_bodies("ax,ay;bx,by", ["ax", "ay", "bx", "by", "theta"])
+    [('ax', 'ay'), ('bx', 'by')]
+    """
+    groups = parse_bodies(bodies) if isinstance(bodies, str) else [tuple(b) for b in bodies]
+    known, seen = set(coordinates), set()
+    for b in groups:
+        for c in b:
+            if c == "":
+                raise ValueError(f"body {','.join(map(str, b))!r} has an empty coordinate name")
+            if c not in known:
+                raise ValueError(f"{c!r} is not a coordinate (coordinates: {', '.join(coordinates)})")
+            if c in seen:
+                raise ValueError(f"{c!r} is in two bodies")
+            seen.add(c)
+        if not 2 <= len(b) <= 3:
+            raise ValueError(f"body {','.join(b)!r} has {len(b)} coordinate{'s' * (len(b) != 1)}; "
+                             "a body is 2 (plane) or 3 (space)")
+    if len(groups) < 2:
+        raise ValueError(f"{len(groups)} bod{'y' if len(groups) == 1 else 'ies'} given; pairwise terms need at "
+                         "least two (e.g. \"ax,ay;bx,by\")")
+    for b in groups[1:]:
+        if len(b) != len(groups[0]):
+            raise ValueError(f"body {','.join(b)!r} has {len(b)} coordinates, body {','.join(groups[0])!r} "
+                             f"{len(groups[0])}: every body needs the same axes")
+    return groups
 
 
 def find_chain(coordinates: Sequence[str]) -> list[str] | None:

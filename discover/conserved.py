@@ -9,10 +9,13 @@ mean |Q| it stays meaningful when Q ≈ 0 (an angular momentum whose terms cance
 change when a constant is added to Q.  ``variation_on_data`` is the largest value over the
 trajectories.
 
-**Friction.** With a Rayleigh function R = ½ Σ cᵢ q̇ᵢ² (``friction = c``) the charges are not
-conserved: dQ/dt = −Σ ξᵢ cᵢ q̇ᵢ (energy: dE/dt = −Σ cᵢ q̇ᵢ²).  The raw variation (the decay)
-is reported as ``variation_on_data``; ``variation_after_friction`` is the variation of
-Q(t) + ∫₀ᵗ Σ ξᵢ cᵢ q̇ᵢ dt, which stays small when the friction model explains the decay.
+**Friction.** With a dissipation function R (:mod:`discover.dissipation`: viscous, ½ Σ cᵢ q̇ᵢ²,
+``friction = c``, and Coulomb, Σ F_c,i εᵢ log cosh(q̇ᵢ/εᵢ), ``coulomb = F_c`` with
+``coulomb_epsilon = ε``) the Euler–Lagrange equations gain −∂R/∂q̇ and the charges are not
+conserved: dQ/dt = −Σ ξᵢ ∂R/∂q̇ᵢ, ∂R/∂q̇ᵢ = cᵢ q̇ᵢ + F_c,i tanh(q̇ᵢ/εᵢ) (energy, ξ = q̇:
+dE/dt = −Σ cᵢ q̇ᵢ² − Σ F_c,i q̇ᵢ tanh(q̇ᵢ/εᵢ)).  The raw variation (the decay) is reported as
+``variation_on_data``; ``variation_after_friction`` is the variation of Q(t) + ∫₀ᵗ Σ ξᵢ ∂R/∂q̇ᵢ dt
+(trapezoid rule on the samples), which stays small when the friction model explains the decay.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Sequence
 import numpy as np
 import sympy
 
+from .dissipation import friction_force
 from .symbolic import parse_lagrangian, to_latex, velocity_name
 from .symmetry import energy_function, find_symmetries
 
@@ -67,14 +71,16 @@ def charge_values(expr, coordinates: Sequence[str], q, qdot) -> tuple[np.ndarray
     return vals.sum(0), np.abs(vals).sum(0)
 
 
-def _friction_rate(xi, coordinates, q, qdot, c):
-    """Σ ξᵢ(q) cᵢ q̇ᵢ along the states (N,); ξ = q̇ for the energy."""
-    qs, _ = _symbols(coordinates)
+def _friction_rate(xi, coordinates, q, qdot, friction):
+    """Σ ξᵢ(q) ∂R/∂q̇ᵢ along the states (N,), ``friction`` = (c, F_c, ε) of
+    :func:`discover.dissipation.friction_force`; ξ = q̇ for the energy."""
+    F = friction_force(qdot, *friction)
     if xi is None:
-        return (np.asarray(c, float) * qdot ** 2).sum(1)
+        return (qdot * F).sum(1)
+    qs, _ = _symbols(coordinates)
     f = sympy.lambdify(qs, list(xi), "numpy")
     X = np.stack([np.broadcast_to(np.asarray(x, float), (len(q),)) for x in f(*q.T)], 1)
-    return (X * np.asarray(c, float) * qdot).sum(1)
+    return (X * F).sum(1)
 
 
 def relative_variation(values: np.ndarray, sizes: np.ndarray) -> float:
@@ -99,7 +105,7 @@ def _variations(expr, xi, coordinates, trajectories, friction):
 
 
 def conserved_quantities(lagrangian_expr, coordinates: Sequence[str], trajectories, *, friction=None,
-                         rtol: float = 1e-3) -> list[dict]:
+                         coulomb=None, coulomb_epsilon=None, rtol: float = 1e-3) -> list[dict]:
     """The energy and every Noether charge of L, checked along ``trajectories``.
 
     Args:
@@ -111,6 +117,9 @@ def conserved_quantities(lagrangian_expr, coordinates: Sequence[str], trajectori
             search's test states (:func:`discover.symmetry.find_symmetries`).
         friction: Rayleigh coefficients c ``(n,)`` in L's normalization (a fitted model's
             ``damping_``), or None; nonzero c adds ``variation_after_friction``.
+        coulomb, coulomb_epsilon: Coulomb friction F_c ``(n,)`` in L's normalization and its
+            smoothing widths ε ``(n,)`` (a fitted model's ``coulomb_`` and ``coulomb_epsilon_``),
+            or None; nonzero F_c adds ``variation_after_friction`` too.
         rtol: the symmetry search's tolerance.
 
     Returns (an empty list for an L with explicit t):
@@ -128,6 +137,10 @@ def conserved_quantities(lagrangian_expr, coordinates: Sequence[str], trajectori
     coords = list(coordinates)
     trajectories = [_unpack(tr) for tr in trajectories]
     c = None if friction is None or not np.any(np.asarray(friction, float)) else np.asarray(friction, float)
+    fc = None if coulomb is None or not np.any(np.asarray(coulomb, float)) else np.asarray(coulomb, float)
+    if fc is not None and coulomb_epsilon is None:
+        raise ValueError("Coulomb friction needs its smoothing widths coulomb_epsilon (a fitted model's coulomb_epsilon_)")
+    dissipation = None if c is None and fc is None else (c, fc, coulomb_epsilon)
     states = (np.concatenate([q for _, q, _ in trajectories]),
               np.concatenate([qd for _, _, qd in trajectories])) if trajectories else None
     items = [("energy", energy_function(L, coords), "time translation", None, sympy.Integer(0))]
@@ -135,12 +148,12 @@ def conserved_quantities(lagrangian_expr, coordinates: Sequence[str], trajectori
         items.append((s.name, s.charge, s.description, s.xi, s.gauge))
     out = []
     for name, expr, sym, xi, F in items:
-        raw, corrected = _variations(expr, xi, coords, trajectories, c)
+        raw, corrected = _variations(expr, xi, coords, trajectories, dissipation)
         entry = {"name": name, "expression": str(expr), "symmetry": sym, "variation_on_data": raw,
                  "latex": to_latex(expr, coords),
                  "generator": {} if xi is None else {cn: str(x) for cn, x in zip(coords, xi)},
                  "gauge": str(F)}
-        if c is not None:
+        if dissipation is not None:
             entry["variation_after_friction"] = corrected
         out.append(entry)
     return out

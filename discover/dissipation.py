@@ -24,7 +24,7 @@ import torch
 from .symbolic import velocity_name
 from .weak import TestFunctions
 
-__all__ = ["rayleigh", "rayleigh_expr", "strong_columns", "weak_columns", "force_columns",
+__all__ = ["rayleigh", "rayleigh_expr", "friction_force", "strong_columns", "weak_columns", "force_columns",
            "friction_acceleration", "COULOMB_WIDTH", "coulomb_epsilon", "dissipation_function",
            "coulomb_strong_columns", "coulomb_weak_columns", "coulomb_force_columns"]
 
@@ -58,6 +58,19 @@ def dissipation_function(c=None, coulomb=None, epsilon=None) -> callable:
 
     R.batched = True
     return R
+
+
+def friction_force(qdot, c=None, coulomb=None, epsilon=None) -> np.ndarray:
+    """∂R/∂q̇ᵢ = cᵢ q̇ᵢ + F_c,i tanh(q̇ᵢ/εᵢ) at the velocities ``qdot`` (N, n), numpy, the same
+    (N, n) (the generalized friction force is its negative); None leaves a kind out, as in
+    :func:`dissipation_function`."""
+    qdot = np.asarray(qdot, float)
+    out = np.zeros_like(qdot)
+    if c is not None:
+        out += np.asarray(c, float) * qdot
+    if coulomb is not None:
+        out += np.asarray(coulomb, float) * np.tanh(qdot / np.asarray(epsilon, float))
+    return out
 
 
 def rayleigh(c) -> callable:

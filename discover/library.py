@@ -249,17 +249,19 @@ class Pairwise(Library):
     """|r_i − r_j|^p for every pair of bodies named by the coordinates (``x1, y1, x2, y2``, see
     :func:`discover.bodies.find_bodies`) and every power p in ``powers``: p = 2 is the polynomial
     (x1 − x2)² + (y1 − y2)², so springs ½k(|r₁ − r₂| − ℓ)² = ½k(d² − 2ℓd + ℓ²) need p = 2 and 1,
-    gravity between bodies p = −1.  Empty when the coordinates name no bodies."""
+    gravity between bodies p = −1.  Empty when the coordinates name no bodies.  ``bodies``: the
+    bodies as coordinate-name groups (``[("ax", "ay"), ("bx", "by")]`` or ``"ax,ay;bx,by"``),
+    for names that do not say them (None: found from the names)."""
 
-    def __init__(self, powers: Sequence[int] = (2, 1, -1)):
-        self.powers = tuple(powers)
+    def __init__(self, powers: Sequence[int] = (2, 1, -1), *, bodies=None):
+        self.powers, self.bodies = tuple(powers), bodies
 
     def _raw_terms(self, coordinates):
-        bodies = [[sympy.Symbol(c) for c in b] for b in find_bodies(coordinates)]
+        bodies = [[sympy.Symbol(c) for c in b] for b in find_bodies(coordinates, self.bodies)]
         return [_distance(a, b) ** p for a, b in itertools.combinations(bodies, 2) for p in self.powers]
 
     def __repr__(self):
-        return f"Pairwise({self.powers})"
+        return f"Pairwise({self.powers}{'' if self.bodies is None else f', bodies={self.bodies!r}'})"
 
 
 class Particles(Library):
@@ -275,10 +277,14 @@ class Particles(Library):
     term whose Euler–Lagrange column vanishes on all data, which would leave the mixture of
     Lagrangians undetermined.  Two bodies in the plane: 8 linear, 18 quadratic (x², y², x y,
     x ẋ, x ẏ, y ẋ, y ẏ, ẋ², ẏ² per body), 3 pairwise and 4 central terms: 33.
+    ``bodies``: as in :class:`Pairwise` (None: found from the names).
     """
 
+    def __init__(self, *, bodies=None):
+        self.bodies = bodies
+
     def _raw_terms(self, coordinates):
-        bodies = find_bodies(coordinates)
+        bodies = find_bodies(coordinates, self.bodies)
         owner = {c: k for k, b in enumerate(bodies) for c in b}
         owner.update({velocity_name(c): k for c, k in list(owner.items())})
         velocity = {velocity_name(c) for c in owner}
@@ -289,14 +295,14 @@ class Particles(Library):
             if len(mine) > 1 or (len(parts) == 2 and set(parts) <= velocity):
                 continue  # two bodies, or two velocity components of one body
             out.append(t)
-        out += Pairwise()._raw_terms(coordinates)
+        out += Pairwise(bodies=self.bodies)._raw_terms(coordinates)
         for b in bodies:
             r = _distance([sympy.Symbol(c) for c in b])
             out += [r, 1 / r]
         return out
 
     def __repr__(self):
-        return "Particles()"
+        return "Particles()" if self.bodies is None else f"Particles(bodies={self.bodies!r})"
 
 
 class Local(Library):
@@ -361,13 +367,16 @@ def complexity(expr: sympy.Expr) -> tuple:
 # ----------------------------------------------------------------------------------------
 # the default search
 # ----------------------------------------------------------------------------------------
-def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> list[tuple[str, Library]]:
+def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400,
+                  bodies=None) -> list[tuple[str, Library]]:
     """Increasingly rich libraries for a user with no prior knowledge.
 
     ``coordinates``: the coordinate names, or just their number n (names are then unknown and
-    no bodies are detected).  The tiers, searched in this order until one fits exactly:
+    no bodies are detected).  ``bodies``: the bodies as coordinate-name groups
+    (:func:`discover.bodies.find_bodies`), replacing their detection by name.  The tiers,
+    searched in this order until one fits exactly:
 
-    * ``particles`` — only when the names give at least two bodies (``x1, y1, x2, y2``):
+    * ``particles`` — only when the names (or ``bodies``) give at least two bodies (``x1, y1, x2, y2``):
       :class:`Particles`, translation- and rotation-invariant pair potentials;
     * ``local`` — only when names are given and form a chain of n ≥ 3 (``x1 … xn``,
       :func:`discover.bodies.find_chain`): :class:`Local`, the quadratic monomials of single
@@ -398,18 +407,18 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400) -> 
     else:
         names = list(coordinates)
     n = len(names)
-    bodies = find_bodies(names)
-    cartesian = bool(bodies) and sum(map(len, bodies)) == n
+    found = find_bodies(names, bodies)
+    cartesian = bool(found) and sum(map(len, found)) == n
     quad = Polynomial(2)
     vel = Constant() + Polynomial(2, of="qdot")
-    tiers = [("particles", Particles())] if bodies else []
+    tiers = [("particles", Particles(bodies=bodies))] if found else []
     # names known (not just a count), n >= 3 (at n = 2 every pair are neighbours: local = quadratic)
     if named and n >= 3 and find_chain(names) is not None:
         tiers.append(("local", Local()))
     tiers += [
         ("quadratic", quad),
         ("trig", quad + vel * Trig()),
-        ("mechanics", quad + Kinetic() + Potential() + Pairwise()),
+        ("mechanics", quad + Kinetic() + Potential() + Pairwise(bodies=bodies)),
         ("polynomial", Polynomial(4, max_velocity_degree=2)),
     ]
     if n >= 2:

@@ -12,6 +12,7 @@ import numpy as np
 import sympy
 import torch
 
+from .bodies import find_bodies
 from .candidate import Candidate
 from .data import check_enough_samples
 from .evaluation import generic_states
@@ -62,6 +63,10 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         library: a :class:`discover.library.Library`, or None to search the default tiers
             (quadratic → trig → polynomial → central → trig+polynomial) and keep the sparsest
             model within ``parsimony`` of the best validation error.
+        bodies: coordinates grouped by body (``[("ax", "ay"), ("bx", "by")]`` or
+            ``"ax,ay;bx,by"``) for the default tiers' pairwise-distance terms, replacing their
+            detection by name (``x1, y1, x2, y2``; :func:`discover.bodies.find_bodies`); a bad
+            group is a ValueError from ``fit``.  ``bodies_`` holds the bodies used.
         method: "strong" (Euler–Lagrange residual with estimated q̈), "weak" (integrated
             against test functions, no q̈), or "auto" (weak when the data are noisy).
         differentiator: name or object for discover.derivatives ("auto" by default).
@@ -87,12 +92,13 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         verbose: progress output.
     """
 
-    def __init__(self, library: Library | None = None, *, method: str = "auto", differentiator="auto",
+    def __init__(self, library: Library | None = None, *, bodies=None, method: str = "auto", differentiator="auto",
                  parsimony: float = 0.25, validation: float = 0.25, max_samples: int = 4000,
                  max_terms: int = 400, refine: bool = False, refine_steps: int = 300, l1: float = 0.0,
                  device: str = "cpu", dissipation="auto", trajectory_fit="auto", seed: int = 0,
                  verbose: bool = False):
         self.library = library
+        self.bodies = bodies
         self.method = method
         self.differentiator = differentiator
         self.parsimony = parsimony
@@ -131,6 +137,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
 
     def _fit(self, data: PreparedData) -> "SparseLagrangian":
         self.coordinates_ = list(data.coordinates)
+        self.bodies_ = find_bodies(self.coordinates_, self.bodies)  # given bodies are checked before the search
         n = len(self.coordinates_)
         self.differentiator_, self.noise_ = data.differentiator, data.noise
         self.relative_noise_ = data.relative_noise
@@ -143,7 +150,8 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         self.period_ = typical_period(data.all)
         for p in train + val:  # the held-out check is weak (∫ψ q̈ = ∫ψ'' q) whatever the formulation
             p.tf = test_functions(p.t, overlap=0.75, period=self.period_)
-        tiers = [("user", self.library)] if self.library is not None else default_tiers(self.coordinates_, max_terms=self.max_terms)
+        tiers = ([("user", self.library)] if self.library is not None
+                 else default_tiers(self.coordinates_, max_terms=self.max_terms, bodies=self.bodies))
         states = generic_states(*(_stack(data.all, a) for a in ("q", "qdot")), np.random.default_rng(self.seed),
                                 400, qddot=_stack(data.all, "qddot"), dtype=torch.float64)
         search = SupportSearch(force_friction=self.dissipation is True)
@@ -405,6 +413,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             "normalization_coordinates": self.normalization_coordinates_,
             "metrics": self.metrics_,
             "alternatives": getattr(self, "alternatives_", []),
+            **({"bodies": [list(b) for b in self.bodies_]} if getattr(self, "bodies_", None) else {}),
         } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
                               "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}
                               | ({} if getattr(self, "damping_stderr_", None) is None else
@@ -446,6 +455,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         m.normalization_coordinate_ = m.normalization_coordinates_[0]
         m.metrics_ = d.get("metrics", {})
         m.library_name_ = m.metrics_.get("library")
+        m.bodies_ = [tuple(b) for b in d.get("bodies", [])]
         coefs = (d.get("dissipation") or {}).get("coefficients", {})
         m.damping_ = np.array([coefs.get(c, 0.0) for c in m.coordinates_], float)
         dse = (d.get("dissipation") or {}).get("stderr")

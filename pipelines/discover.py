@@ -42,6 +42,11 @@ def parse_args(argv):
     p.add_argument("--time", default="t", help="name of the time column")
     p.add_argument("--traj", default="traj", help="name of the trajectory-id column")
     p.add_argument("--coordinates", default=None, help="comma-separated coordinate columns (default: all others)")
+    p.add_argument("--bodies", default=None,
+                   help="coordinates grouped by body, bodies separated by ';', each body's 2 or 3 coordinates by ',' "
+                        "in the same axis order (e.g. \"ax,ay;bx,by\" or \"sun_x,sun_y;earth_x,earth_y\"): the "
+                        "pairwise-distance terms |r_i - r_j|^k, 1/|r_i - r_j| are built for them (default: bodies "
+                        "found from names like x1,y1,x2,y2)")
     p.add_argument("--validation", type=float, default=0.25, help="held-out fraction")
     p.add_argument("--parsimony", type=float, default=0.25,
                    help="prefer a sparser model while its validation error is within this factor of the best")
@@ -75,12 +80,12 @@ def fail(message: str, code: int = 2):
     sys.exit(code)
 
 
-def build_library(args, coordinates):
+def build_library(args, coordinates, bodies=None):
     from discover.library import Custom, default_tiers
 
     if args.library == "auto" and not args.terms:
         return None
-    tiers = dict(default_tiers(coordinates, max_terms=10**6))
+    tiers = dict(default_tiers(coordinates, max_terms=10**6, bodies=bodies))
     lib = None
     if args.library not in ("auto", "none"):
         if args.library not in tiers:
@@ -122,7 +127,15 @@ def main(argv=None) -> int:
     if args.model == "mlp" and any(tr.force is not None for tr in data.trajectories):
         fail(f"{args.data}: --model mlp does not take a known applied force (the <coordinate>_force columns); "
              "drop --model mlp to fit the library model")
-    library = build_library(args, data.coordinates)
+    bodies = None
+    if args.bodies is not None:
+        from discover.bodies import check_bodies
+
+        try:
+            bodies = check_bodies(args.bodies, data.coordinates)
+        except ValueError as exc:
+            fail(f"--bodies: {exc}")
+    library = build_library(args, data.coordinates, bodies)
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     t0 = time.time()
     log(f"discover: {args.data}: {len(data.trajectories)} trajectories, coordinates {data.coordinates}")
@@ -137,7 +150,7 @@ def main(argv=None) -> int:
                            mlp_epochs=args.mlp_epochs, device=args.device, seed=args.seed,
                            validation=args.validation, differentiator=args.differentiator,
                            verbose=not args.quiet, method=args.method, parsimony=args.parsimony,
-                           refine=args.refine, l1=args.l1, dissipation=dissipation).fit(data)
+                           refine=args.refine, l1=args.l1, dissipation=dissipation, bodies=bodies).fit(data)
     except DataError as exc:
         fail(str(exc))
     except FitFailedError as exc:
@@ -163,7 +176,9 @@ def main(argv=None) -> int:
 
         try:
             conserved = conserved_quantities(model.lagrangian(), model.coordinates_, val,
-                                             friction=getattr(model, "damping_", None))
+                                             friction=getattr(model, "damping_", None),
+                                             coulomb=getattr(model, "coulomb_", None),
+                                             coulomb_epsilon=getattr(model, "coulomb_epsilon_", None))
             series = charge_series(conserved, model.coordinates_, val)
         except Exception as exc:  # noqa: BLE001 - the symmetry search is a report, never a failed run
             warns.append(f"the symmetry search failed ({' '.join(str(exc).split())}); no conserved quantities listed")
@@ -183,6 +198,7 @@ def main(argv=None) -> int:
         "dt": float(np.median(np.concatenate([np.diff(p.t) for p in prepared]))),
         "differentiator": desc, "relative_noise": float(np.max(noise / np.where(scale > 0, scale, 1))),
         "metrics": metrics, "validation": val,
+        "bodies": getattr(sparse_model, "bodies_", []), "bodies_given": bodies is not None,
     }
     if sparse_model is not None and model is not sparse_model:
         metrics["sparse_model_rejected"] = str(sparse_model.lagrangian())

@@ -4,8 +4,8 @@ and no results folder (nor a temporary one) left behind.
 
 The cases fail fast, but a fresh process spends ~3 s of CPU importing torch: every case runs
 through the script's ``main(argv)`` in this process (SystemExit, stderr captured), and the four
-the issue names (too few samples, unknown --coordinates, bad --library, bad --terms) also as
-real subprocesses, concurrently."""
+the issue names (too few samples, unknown --coordinates, bad --library, bad --terms) and every
+bad --bodies also as real subprocesses, concurrently."""
 import importlib.util
 import subprocess
 import sys
@@ -24,6 +24,10 @@ GOOD = [f"{t:.2f},{np.sin(t):.6f},{np.cos(3 * t):.6f}" for t in T]  # t,x,y: 100
 
 def csv(header, rows):
     return header + "\n" + "".join(r + "\n" for r in rows)
+
+
+BODIES_CSV = csv("t,ax,ay,bx,by,cz", [f"{t:.2f},{np.sin(t):.6f},{np.cos(t):.6f},{np.sin(2 * t):.6f},"
+                                      f"{np.cos(3 * t):.6f},{t * t:.6f}" for t in T])
 
 
 # id: (file content or None for no file, extra arguments, substrings the error line must contain)
@@ -55,12 +59,21 @@ CASES = {
     "terms-unparsable": (csv("t,x,y", GOOD), ["--terms", "cos((x"], ["--terms", "cos((x"]),
     "bad-method": (csv("t,x,y", GOOD), ["--method", "exact"], ["--method", "'exact'"]),
     "out-exists-without-force": (csv("t,x,y", GOOD), ["EXISTS"], ["--force"]),
+    # --bodies: each group checked against the coordinates (t,ax,ay,bx,by,cz)
+    "bodies-unknown-name": (BODIES_CSV, ["--bodies", "ax,ay;bx,bz"], ["--bodies", "'bz'"]),
+    "bodies-coordinate-twice": (BODIES_CSV, ["--bodies", "ax,ay;ay,bx"], ["--bodies", "'ay'", "two bodies"]),
+    "bodies-different-axes": (BODIES_CSV, ["--bodies", "ax,ay;bx,by,cz"], ["--bodies", "'bx,by,cz'"]),
+    "bodies-one-coordinate": (BODIES_CSV, ["--bodies", "ax;bx"], ["--bodies", "'ax'", "1 coordinate"]),
+    "bodies-four-coordinates": (BODIES_CSV, ["--bodies", "ax,ay,bx,by;cz,ax"], ["--bodies", "'ax,ay,bx,by'"]),
+    "bodies-only-one": (BODIES_CSV, ["--bodies", "ax,ay"], ["--bodies", "1 body"]),
 }
 
 XFAIL: dict[str, str] = {}  # cases expected to fail, with the reason (none at present)
 
 
-SUBPROCESS = ["fewer-samples-than-terms", "unknown-coordinates", "bad-library", "terms-unknown-symbol"]
+SUBPROCESS = ["fewer-samples-than-terms", "unknown-coordinates", "bad-library", "terms-unknown-symbol",
+              "bodies-unknown-name", "bodies-coordinate-twice", "bodies-different-axes", "bodies-one-coordinate",
+              "bodies-four-coordinates", "bodies-only-one"]
 
 
 def _setup(case_dir: Path, body, extra):

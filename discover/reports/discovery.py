@@ -95,7 +95,11 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
               f"- coordinates: {', '.join(coords)}; trajectories: {info['n_trajectories']}; "
               f"samples: {info['n_samples']}; time step ≈ {info['dt']:.4g} s",
               f"- derivatives: {info['differentiator']}",
-              f"- estimated position noise (relative to signal std): {info['relative_noise']:.2g}", ""]
+              f"- estimated position noise (relative to signal std): {info['relative_noise']:.2g}"]
+    if info.get("bodies"):
+        lines.append("- bodies (pairwise-distance terms): " + "; ".join(f"({', '.join(b)})" for b in info["bodies"])
+                     + (" — given by --bodies" if info.get("bodies_given") else " — found from the coordinate names"))
+    lines.append("")
     if warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
     alternatives = getattr(model, "alternatives_", None)
@@ -122,7 +126,7 @@ def write_report(out: Path, *, model, info: dict, ev: dict, command: str, warnin
         if R is not None:
             lines += ["## Dissipation (Rayleigh function)", "", f"$$R = {to_latex(R, coords)}$$", "",
                       "```", f"R = {R}", "```", "",
-                      "Linear friction fitted beside L (same normalization): the equations of motion are "
+                      "Friction fitted beside L (same normalization): the equations of motion are "
                       "d/dt ∂L/∂q̇ − ∂L/∂q + ∂R/∂q̇ = 0, and energy is not conserved.", ""]
             if dry:
                 lines += ["Coulomb (dry) friction: the terms F_c ε log cosh(q̇/ε) give the force "

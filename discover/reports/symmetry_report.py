@@ -52,8 +52,9 @@ def render_symmetries(entries: list[dict], figure_path, series: list[dict] | Non
     lines.append("")
     lines.append("Variation on data: (max Q − min Q) over the RMS size of Q's terms, largest over the "
                  "held-out trajectories."
-                 + ("  With friction the quantities decay as dQ/dt = −Σ ξᵢ cᵢ q̇ᵢ (expected); "
-                    "'after friction' adds back that predicted loss." if friction else ""))
+                 + ("  With friction the quantities decay as dQ/dt = −Σ ξᵢ ∂R/∂q̇ᵢ (expected; "
+                    "∂R/∂q̇ᵢ = cᵢ q̇ᵢ for viscous friction, F_c,i tanh(q̇ᵢ/εᵢ) for Coulomb friction, the energy's "
+                    "ξ being q̇); 'after friction' adds back that predicted loss." if friction else ""))
     lines.append("")
     head = "| quantity | symmetry | expression | variation on data |"
     rule = "|---|---|---|---|"
