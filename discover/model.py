@@ -452,8 +452,9 @@ class SparseLagrangian(FittedModel, kind="sparse"):
                           if d["terms"] and all("stderr" in t for t in d["terms"]) else None)
         m.normalization_ = d.get("normalization", "")
         m.normalization_coordinates_ = d.get("normalization_coordinates", m.coordinates_[:1])
-        m.normalization_coordinate_ = m.normalization_coordinates_[0]
+        m.normalization_coordinate_ = (m.normalization_coordinates_ or [None])[0]  # none with a known force
         m.metrics_ = d.get("metrics", {})
+        m.force_ = bool(m.metrics_.get("known_force"))
         m.library_name_ = m.metrics_.get("library")
         m.bodies_ = [tuple(b) for b in d.get("bodies", [])]
         coefs = (d.get("dissipation") or {}).get("coefficients", {})

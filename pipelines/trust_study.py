@@ -109,6 +109,13 @@ def _double_initial(rng, n):
     return rng.uniform(-1, 1, (n, 2)), np.zeros((n, 2))
 
 
+def _spherical_initial(rng, n):
+    """Tilted conical orbits: θ₀ ∈ [0.4, 1.2] rad, φ̇₀ 0.5–1.5 × the conical rate, either sense."""
+    th = rng.uniform(0.4, 1.2, n)
+    phid = np.sqrt(G / np.cos(th)) * rng.uniform(0.5, 1.5, n) * rng.choice([-1.0, 1.0], n)
+    return np.stack([th, rng.uniform(-np.pi, np.pi, n)], -1), np.stack([rng.uniform(-1, 1, n), phid], -1)
+
+
 THETA0, OMEGA2 = 0.02, 39.5
 
 
@@ -139,6 +146,8 @@ CASES = {
                    f"theta1_dot**2 + theta1_dot*theta2_dot*cos(theta1 - theta2) + theta2_dot**2/2"
                    f" + {2 * G}*cos(theta1) + {G}*cos(theta2)", 0.0, 40, 5.0, 0.01, _double_initial,
                    noise_abs=0.02, subprocess=True),
+    "spherical": Case("spherical", ["theta", "phi"], f"(theta_dot**2 + sin(theta)**2*phi_dot**2)/2 + {G}*cos(theta)",
+                      0.0, 8, 6.0, 0.01, _spherical_initial, noise_rel=0.02),
 }
 ALIASES = {"magnetic": ["magnetic3", "magnetic1"]}
 ORDER = list(CASES)

@@ -65,6 +65,10 @@ def test_driven_pendulum_in_the_force_units(method):
     assert math.isclose(got["theta_dot**2"], J / 2, rel_tol=tol)
     assert math.isclose(got["cos(theta)"], MGC, rel_tol=tol)
     assert math.isclose(m.damping_[0], CV, rel_tol=10 * tol)
+    back = SparseLagrangian.from_dict(m.to_dict())  # lagrangian.json of a forced fit reads back
+    assert back.force_ and back.normalization_coordinates_ == []
+    q, v, f = np.array([[0.3], [-1.1]]), np.array([[0.5], [2.0]]), np.array([[0.7], [-0.2]])
+    np.testing.assert_allclose(back.acceleration(q, v, force=f), m.acceleration(q, v, force=f), rtol=1e-6)
 
 
 def test_csv_force_columns_round_trip_and_fit(tmp_path):
