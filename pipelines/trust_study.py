@@ -147,7 +147,13 @@ CASES = {
                    f" + {2 * G}*cos(theta1) + {G}*cos(theta2)", 0.0, 40, 5.0, 0.01, _double_initial,
                    noise_abs=0.02, subprocess=True),
     "spherical": Case("spherical", ["theta", "phi"], f"(theta_dot**2 + sin(theta)**2*phi_dot**2)/2 + {G}*cos(theta)",
-                      0.0, 8, 6.0, 0.01, _spherical_initial, noise_rel=0.02),
+                      0.0, 8, 6.0, 0.01, _spherical_initial, noise_abs=0.01, note="σ = 0.01 rad on both angles"),
+    # the project's usual noise model (σ = 2 % of each coordinate's std) on a winding angle: φ turns
+    # through ~70 rad, so its σ is ≈ 0.3 rad (17°) — kept to show what the default says then
+    "spherical_rel": Case("spherical_rel", ["theta", "phi"],
+                          f"(theta_dot**2 + sin(theta)**2*phi_dot**2)/2 + {G}*cos(theta)",
+                          0.0, 8, 6.0, 0.01, _spherical_initial, noise_rel=0.02,
+                          note="2 % of std: ≈ 0.3 rad on the winding φ"),
 }
 ALIASES = {"magnetic": ["magnetic3", "magnetic1"]}
 ORDER = list(CASES)
