@@ -201,6 +201,54 @@ def potential_comparison(L_found, L_auth, coords, eq_auth, eq_found, q_data) -> 
     return out
 
 
+def stage1_supports(data, coords, found_terms, authors_terms, parsimony: float = 0.25) -> dict:
+    """The default search's stage 1 (weak form, held-out weak acceleration error, the parsimony
+    band) rerun, and the held-out error of given supports fitted by the same stage 1 with every
+    term kept: the found support, the authors' and the authors' with sin θᵢ beside cos θᵢ
+    (c cos(θᵢ + δᵢ): an encoder zero offset δᵢ ≈ s/c), one coordinate at a time and all.  Says
+    whether each support's terms were among the default search's candidates (with or without friction)."""
+    from discover.library import Custom
+    from discover.model import SparseLagrangian
+    from discover.selection import band
+
+    key = lambda terms: frozenset(str(sympy.expand(sympy.sympify(str(e)))) for e in terms)  # noqa: E731
+    m0 = SparseLagrangian(trajectory_fit=False, parsimony=parsimony).fit(data)
+    limit = band(m0.candidates_, parsimony)
+    proposed = {key(c.terms) for c in m0.candidates_}
+    out = {"band": limit, "best": min(c.val_error for c in m0.candidates_),
+           "chosen": {"n_terms": len(m0.terms_), "val_error": m0.metrics_["validation_weak_acceleration_error"],
+                      "n_coefficients": len(m0.terms_) + int(np.count_nonzero(m0.damping_)) + int(np.count_nonzero(m0.coulomb_)),
+                      "L": str(m0.lagrangian(digits=5))}, "supports": []}
+    sin = [f"sin({c})" for c in coords]
+    supports = [("found", [str(e) for e in found_terms]), ("authors'", list(authors_terms))]
+    supports += [(f"authors' + sin({c})", list(authors_terms) + [sin[i]]) for i, c in enumerate(coords)]
+    if len(coords) > 1:
+        supports.append(("authors' + sin of every angle", list(authors_terms) + sin))
+    for name, terms in supports:
+        full = [c for diss in (False, "auto")
+                for c in SparseLagrangian(Custom(terms), trajectory_fit=False, dissipation=diss,
+                                          parsimony=parsimony).fit(data).candidates_ if len(c.terms) == len(terms)]
+        if not full:
+            out["supports"].append({"name": name, "n_terms": len(terms), "val_error": math.nan})
+            continue
+        bare = [c for c in full if not np.any(c.damping) and not np.any(c.coulomb)]
+        rubbed = [c for c in full if np.any(c.damping) or np.any(c.coulomb)]
+        variants = {}
+        for label, group in (("no_friction", bare), ("with_friction", rubbed)):
+            if group:
+                c = min(group, key=lambda c: c.val_error)
+                variants[label] = {"val_error": float(c.val_error), "n_coefficients": int(c.n_terms),
+                                   "in_band": bool(c.val_error <= limit)}
+        best = min(full, key=lambda c: c.val_error)
+        coef = {str(e): float(x) for e, x in zip(best.terms, best.coef)}
+        offsets = {c: math.atan2(coef[f"sin({c})"], -coef[f"cos({c})"]) for c in coords
+                   if f"sin({c})" in coef and f"cos({c})" in coef}
+        out["supports"].append({"name": name, "n_terms": len(terms), "val_error": float(best.val_error),
+                                "variants": variants, "proposed": key(terms) in proposed,
+                                "coefficients": coef, "offsets": offsets})
+    return out
+
+
 def friction_power(model, prepared) -> float:
     """Mean over the samples of q̇·∂R/∂q̇ (the power friction takes out, in L's normalized units)."""
     import torch
@@ -304,12 +352,15 @@ def compare(authors: Path, results: Path, csv: Path) -> dict:
     crossed = {"authors' L, found friction": scores(a_fR, prep.validation),
                "found L, authors' friction": scores(f_aR, prep.validation)}
     power = {mname: friction_power(m, prep.validation) for mname, m in models.items()}
+    from discover.evaluation import _terms_of
+
+    stage1 = stage1_supports(data, coords, found.terms_, [str(t) for t, _ in _terms_of(L_n)])
     return {"n_arms": n, "parameters": par, "authors_L_SI": str(L_si), "authors_R_SI": str(R_si),
             "normalization_scale": scale, "authors_L": str(L_n), "authors_R": str(R_n),
             "found_L": str(found.lagrangian()), "found_R": str(found.rayleigh()),
             "coefficients": rows, "span_residual": cmp["span_residual"], "same_support": cmp["success"],
             "small_oscillations": {"authors": osc_a, "found": osc_f}, "potential_by_coordinate": pot,
-            "friction_power_held_out": power, "scores": table, "flipped_sign_held_out": flip, "crossed_held_out": crossed,
+            "friction_power_held_out": power, "stage1": stage1, "scores": table, "flipped_sign_held_out": flip, "crossed_held_out": crossed,
             "held_out_ids": sorted(int(i) for i in val_ids), "authors_validation_ids": [int(i) for i in authors_val],
             "n_pieces": len(ids)}
 
@@ -379,6 +430,21 @@ def markdown(r: dict, command: str) -> str:
         L.append(f"| held out by the fit ({len(s['ids'])}) | {mname} | {m['qddot_error']:.4f} | {m['qddot_typical']:.4f} | "
                  f"{s['noise_floor']:.4f} | {m['rollout_valid_time']:.2f} of {m['rollout_duration']:.2f} | "
                  f"{m['rollout_position_rms']:.4f} / {m['rollout_position_rms_whole']:.4f} |")
+    st = r["stage1"]
+    L += ["", "## Stage 1 of the default search: which supports were in reach", "",
+          f"The default search rerun without its stage 2 (held-out weak acceleration error; best {st['best']:.5f}, "
+          f"parsimony band ≤ {st['band']:.5f}) chose {st['chosen']['n_terms']} terms, {st['chosen']['n_coefficients']} "
+          f"coefficients with friction, at {st['chosen']['val_error']:.5f}; the rule: the fewest coefficients (terms and "
+          "friction) inside the band. Each support below fitted by the same stage 1 with every term kept, without friction "
+          "and with the best friction variant; 'proposed': these terms were among the default search's candidates.", "",
+          "| support | terms | no friction: error (coefficients) | with friction: error (coefficients) | proposed | "
+          "offset δ (rad) of c cos(θ + δ) |", "|---|---|---|---|---|---|"]
+    for sp in st["supports"]:
+        off = ", ".join(f"{c}: {d:+.2e}" for c, d in sp.get("offsets", {}).items()) or "–"
+        cell = lambda v: "–" if v is None else f"{v['val_error']:.5f} ({v['n_coefficients']}){' in band' if v['in_band'] else ''}"  # noqa: E731
+        var = sp.get("variants", {})
+        L.append(f"| {sp['name']} | {sp['n_terms']} | {cell(var.get('no_friction'))} | {cell(var.get('with_friction'))} | "
+                 f"{'yes' if sp.get('proposed') else 'no'} | {off} |")
     fl = r["flipped_sign_held_out"]
     L += ["", f"Held out by the fit: pieces {r['held_out_ids']} of 0–{r['n_pieces'] - 1}; the authors' validation "
           f"pieces: {r['authors_validation_ids']} (the authors fitted on the others, so on the fit's held-out pieces "
