@@ -229,7 +229,7 @@ def stage1_supports(data, coords, found_terms, authors_terms, parsimony: float =
                 for c in SparseLagrangian(Custom(terms), trajectory_fit=False, dissipation=diss,
                                           parsimony=parsimony).fit(data).candidates_ if len(c.terms) == len(terms)]
         if not full:
-            out["supports"].append({"name": name, "n_terms": len(terms), "val_error": math.nan})
+            out["supports"].append({"name": name, "n_terms": len(terms), "variants": {}})
             continue
         bare = [c for c in full if not np.any(c.damping) and not np.any(c.coulomb)]
         rubbed = [c for c in full if np.any(c.damping) or np.any(c.coulomb)]
@@ -237,15 +237,14 @@ def stage1_supports(data, coords, found_terms, authors_terms, parsimony: float =
         for label, group in (("no_friction", bare), ("with_friction", rubbed)):
             if group:
                 c = min(group, key=lambda c: c.val_error)
+                coef = {str(e): float(x) for e, x in zip(c.terms, c.coef)}
                 variants[label] = {"val_error": float(c.val_error), "n_coefficients": int(c.n_terms),
-                                   "in_band": bool(c.val_error <= limit)}
-        best = min(full, key=lambda c: c.val_error)
-        coef = {str(e): float(x) for e, x in zip(best.terms, best.coef)}
-        offsets = {c: math.atan2(coef[f"sin({c})"], -coef[f"cos({c})"]) for c in coords
-                   if f"sin({c})" in coef and f"cos({c})" in coef}
-        out["supports"].append({"name": name, "n_terms": len(terms), "val_error": float(best.val_error),
-                                "variants": variants, "proposed": key(terms) in proposed,
-                                "coefficients": coef, "offsets": offsets})
+                                   "in_band": bool(c.val_error <= limit), "coefficients": coef,
+                                   "offsets": {q: math.atan2(coef[f"sin({q})"], -coef[f"cos({q})"]) for q in coords
+                                               if f"sin({q})" in coef and f"cos({q})" in coef}}
+        first = variants.get("no_friction") or variants.get("with_friction")
+        out["supports"].append({"name": name, "n_terms": len(terms), "variants": variants,
+                                "proposed": key(terms) in proposed, "offsets": first["offsets"] if first else {}})
     return out
 
 
@@ -438,13 +437,17 @@ def markdown(r: dict, command: str) -> str:
           "friction) inside the band. Each support below fitted by the same stage 1 with every term kept, without friction "
           "and with the best friction variant; 'proposed': these terms were among the default search's candidates.", "",
           "| support | terms | no friction: error (coefficients) | with friction: error (coefficients) | proposed | "
-          "offset δ (rad) of c cos(θ + δ) |", "|---|---|---|---|---|---|"]
+          "offset δ (rad) of c cos(θ + δ), no friction | cos θ coefficients, no friction |", "|---|---|---|---|---|---|---|"]
+    def cos_coefs(var):
+        c = (var.get("no_friction") or {}).get("coefficients", {})
+        return ", ".join(f"{k}: {v:.4g}" for k, v in sorted(c.items()) if k.startswith("cos(theta") and "-" not in k) or "–"
+
     for sp in st["supports"]:
         off = ", ".join(f"{c}: {d:+.2e}" for c, d in sp.get("offsets", {}).items()) or "–"
         cell = lambda v: "–" if v is None else f"{v['val_error']:.5f} ({v['n_coefficients']}){' in band' if v['in_band'] else ''}"  # noqa: E731
         var = sp.get("variants", {})
         L.append(f"| {sp['name']} | {sp['n_terms']} | {cell(var.get('no_friction'))} | {cell(var.get('with_friction'))} | "
-                 f"{'yes' if sp.get('proposed') else 'no'} | {off} |")
+                 f"{'yes' if sp.get('proposed') else 'no'} | {off} | {cos_coefs(var)} |")
     fl = r["flipped_sign_held_out"]
     L += ["", f"Held out by the fit: pieces {r['held_out_ids']} of 0–{r['n_pieces'] - 1}; the authors' validation "
           f"pieces: {r['authors_validation_ids']} (the authors fitted on the others, so on the fit's held-out pieces "
