@@ -24,7 +24,7 @@ import torch
 from .symbolic import velocity_name
 from .weak import TestFunctions
 
-__all__ = ["rayleigh", "rayleigh_expr", "friction_force", "strong_columns", "weak_columns", "force_columns",
+__all__ = ["negative_friction", "rayleigh", "rayleigh_expr", "friction_force", "strong_columns", "weak_columns", "force_columns",
            "friction_acceleration", "COULOMB_WIDTH", "coulomb_epsilon", "dissipation_function",
            "coulomb_strong_columns", "coulomb_weak_columns", "coulomb_force_columns"]
 
@@ -71,6 +71,21 @@ def friction_force(qdot, c=None, coulomb=None, epsilon=None) -> np.ndarray:
     if coulomb is not None:
         out += np.asarray(coulomb, float) * np.tanh(qdot / np.asarray(epsilon, float))
     return out
+
+
+def negative_friction(coordinates, c, c_stderr=None, coulomb=None, coulomb_stderr=None) -> str:
+    """The coordinates whose fitted viscous or Coulomb coefficient is negative by more than two
+    standard errors (any negative value when no standard error is known), as text; "" when none.
+    Negative friction feeds energy in: right for a driven, self-excited system, impossible for a
+    passive joint (there it says that the friction model does not describe the joint)."""
+    out = []
+    for kind, value, err in (("viscous", c, c_stderr), ("Coulomb", coulomb, coulomb_stderr)):
+        if value is None:
+            continue
+        value = np.asarray(value, float)
+        err = np.zeros_like(value) if err is None else np.nan_to_num(np.asarray(err, float), posinf=0.0)
+        out += [f"{kind} {v:.3g} ± {e:.2g} on {name}" for name, v, e in zip(coordinates, value, err) if v < -2 * e]
+    return "; ".join(out)
 
 
 def rayleigh(c) -> callable:

@@ -17,7 +17,7 @@ from .candidate import Candidate
 from .data import check_enough_samples
 from .evaluation import generic_states
 from .io import FittedModel, load
-from .dissipation import dissipation_function, rayleigh_expr
+from .dissipation import dissipation_function, negative_friction, rayleigh_expr
 from .formulations import Problem, gauge_reduction, get_formulation, validation_columns
 from .formulations.base import friction_epsilon
 from .library import Library, TermSet, default_tiers
@@ -256,6 +256,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             self.metrics_["indistinguishable_alternatives"] = len(self.alternatives_)
         if self.dissipation is True or np.any(self.damping_) or np.any(self.coulomb_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
+            _warn_negative_friction(self)
         if self.force_:
             self.metrics_["known_force"] = [c + "_force" for c in self.coordinates_]
         return self
@@ -472,6 +473,16 @@ class SparseLagrangian(FittedModel, kind="sparse"):
 # ----------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------
+def _warn_negative_friction(m) -> None:
+    said = negative_friction(m.coordinates_, m.damping_, m.damping_stderr_, m.coulomb_, m.coulomb_stderr_)
+    if said:
+        import warnings
+
+        warnings.warn(f"negative friction fitted ({said}): it feeds energy in, which a driven, self-excited "
+                      "system can do but a passive joint cannot; for a passive joint the friction model does "
+                      "not describe it (joint friction may act on relative, not absolute, rates)", stacklevel=3)
+
+
 def _qddot_error(model, prepared) -> float:
     """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
     return _qddot_errors(model, prepared)[0]
