@@ -370,7 +370,13 @@ def _residual(R, a, S, G=None) -> float:
     return math.inf if x is None else float(np.linalg.norm(R @ x))
 
 
-def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = 6,
+#: supports up to this size are improved by single swaps (:func:`swap_refined`); 16 covers the
+#: physical supports of three-link arms (the MultiArm triple: 10 terms, whose textbook-like form
+#: with cos θ₁ was on no path and came back only from a swap, where 6 returned a look-alike)
+SWAP_MAX_SIZE = 16
+
+
+def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = SWAP_MAX_SIZE,
                  max_rounds: int = 3, screen: int = 5) -> list[tuple[int, ...]]:
     """The best support of each size up to ``max_size``, improved by single swaps.
 

@@ -142,6 +142,26 @@ def test_swap_search_replaces_a_near_substitute_by_the_true_term():
     assert np.linalg.norm(X @ constrained_fit(X, a, found)) < 1e-9
 
 
+def test_swap_search_reaches_a_ten_term_support():
+    """The same near-substitute trap in a 10-term model (a three-link arm's support is ~10
+    terms): the swap still finds the exact support."""
+    from discover.sparse import constrained_fit, swap_refined
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 16))
+    X[:, 10] = X[:, 2] + 0.05 * rng.normal(size=300)          # near-substitute of column 2
+    xi = np.zeros(16)
+    xi[:9] = rng.uniform(0.5, 2.0, 9) * rng.choice([-1, 1], 9)
+    X[:, 15] = X @ xi                                           # Θ ξ = 0 on {0…8, 15}
+    a = np.zeros(16)
+    a[0] = 1.0
+    true = tuple(range(9)) + (15,)
+    wrong = tuple(sorted(set(true) - {2} | {10}))
+    assert np.linalg.norm(X @ constrained_fit(X, a, wrong)) > 1e-3
+    (found,) = swap_refined(X, a, [wrong], list(range(16)))
+    assert found == true
+
+
 def test_constrained_fit_meets_every_normalization_row():
     from discover.sparse import constrained_fit
 
