@@ -49,6 +49,7 @@ def test_a_worse_mlp_is_never_returned(monkeypatch):
     """Force the fallback to run (no acceptance band) with an MLP trained for 3 epochs: the
     exact library model must be kept, with a warning that says so."""
     monkeypatch.setattr(estimator, "FLOOR_FACTOR", 0.0)
+    monkeypatch.setattr(estimator, "FOLLOWS", 0.0)  # nor the stage-2 positions criterion
     r = Discover(fallback_threshold=0.0, mlp_epochs=3).fit(_pendulum([0.5, 1.0, 1.5, 2.0, 2.5], noise=0.01))
     assert r.mlp_ is not None
     assert r.is_library_model
@@ -134,6 +135,7 @@ def test_an_mlp_that_only_wins_on_wild_samples_is_not_returned(monkeypatch):
     from discover import model as model_module
 
     monkeypatch.setattr(estimator, "FLOOR_FACTOR", 0.0)
+    monkeypatch.setattr(estimator, "FOLLOWS", 0.0)
     real = model_module._qddot_errors
 
     def scored(m, prepared):
@@ -145,3 +147,18 @@ def test_an_mlp_that_only_wins_on_wild_samples_is_not_returned(monkeypatch):
     assert r.mlp_ is not None and r.is_library_model
     assert r.scores_["mlp"] < estimator.MLP_MARGIN * r.scores_["library"]
     assert "typical error" in r.decision_
+
+
+def test_a_model_that_follows_the_positions_is_accepted_without_an_mlp(monkeypatch):
+    """q̈-based acceptance switched off (as when noisy q̈ estimates are wild): the right L still
+    follows the measured positions to within the noise in stage 2, and is accepted on that,
+    without training an MLP; a harmonic L on the same ±2.5 rad swings does not, and goes on to
+    the MLP comparison."""
+    monkeypatch.setattr(estimator, "FLOOR_FACTOR", 0.0)
+    monkeypatch.setattr(estimator, "CEILING", 0.0)
+    data = _pendulum([2.0, 2.2, 2.4, -2.5], noise=0.01, seed=4)
+    r = Discover(fallback_threshold=0.0, mlp_epochs=3).fit(data)
+    assert r.is_library_model and r.mlp_ is None
+    assert "follows the measured positions" in r.decision_
+    wrong = Discover(Custom(["theta_dot**2", "theta**2"]), fallback_threshold=0.0, mlp_epochs=3).fit(data)
+    assert wrong.mlp_ is not None and "follows the measured positions" not in wrong.decision_
