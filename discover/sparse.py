@@ -12,14 +12,14 @@ chosen later by validation.
 """
 from __future__ import annotations
 
-import math
 from itertools import combinations
 
 import numpy as np
-from scipy.linalg import qr, solve_triangular
+from scipy.linalg import qr
 
 from .candidate import Candidate
-from .subsets import one_row_scores
+from .constrained import constrained_fit
+from .subsets import small_supports, swap_refined
 
 __all__ = [
     "reduce_gauge",
@@ -71,51 +71,6 @@ def reduce_gauge(
             kept.append(k)
             basis = np.column_stack([basis, r / nr])
     return kept, null, collinear
-
-
-def constrained_fit(R: np.ndarray, a: np.ndarray, support) -> np.ndarray | None:
-    """argmin ‖R_S x‖ subject to A_S x = 1 (R: any matrix with the same Gram matrix as Θ).
-
-    a: one normalization row (K,) or several (m, K), one per independently scaled block of a
-    decoupled system.  The constraints are eliminated: m pivot coefficients (chosen by a
-    column-pivoted QR of A_S) are solved for in terms of the others, which then solve an
-    ordinary least-squares problem.  Exact data make R_S itself rank deficient (its null vector
-    is the Lagrangian), which this form handles.  None when the support cannot carry the
-    normalization, or when the reduced problem is rank deficient (two models in one support).
-    """
-    S = list(support)
-    if not S:
-        return None
-    A = np.atleast_2d(a)[:, S]
-    m, s = A.shape
-    if s < m:
-        return None
-    _, Ra, piv = qr(A, mode="economic", pivoting=True)
-    da = np.abs(np.diag(Ra))
-    if da.min() <= 1e-12 * max(da.max(), 1e-300):
-        return None
-    p, f = piv[:m], piv[m:]
-    Ap_inv = np.linalg.inv(A[:, p])
-    x = np.zeros(s)
-    x[p] = Ap_inv @ np.ones(m)
-    if s > m:
-        if s - m > R.shape[0]:  # more unknowns than rows: underdetermined
-            return None
-        RS = R[:, S]
-        E = Ap_inv @ A[:, f]  # x_p = x_p⁰ − E x_f
-        B = RS[:, f] - RS[:, p] @ E
-        Qb, Rb = qr(B, mode="economic")
-        d = np.abs(np.diag(Rb))
-        if d.max() == 0 or d.min() <= 1e-11 * d.max():
-            return None
-        xf = -solve_triangular(Rb, Qb.T @ (RS[:, p] @ x[p]))
-        x[f] = xf
-        x[p] -= E @ xf
-    if not np.all(np.isfinite(x)):
-        return None
-    out = np.zeros(R.shape[1])
-    out[S] = x
-    return out
 
 
 def _stlsq(R, a, threshold, support, max_iter=20):
@@ -191,41 +146,6 @@ def backward_path(R: np.ndarray, a: np.ndarray, support, *, min_size: int = 1) -
         H = np.delete(np.delete(H, j, 0), j, 1)
         S.pop(j)
         out.append(tuple(S))
-    return out
-
-
-def small_supports(R: np.ndarray, a: np.ndarray, kept: list[int], *, max_size: int = 3,
-                   budget: int = 20000, keep: int = 3) -> list[tuple[int, ...]]:
-    """The best few supports of each size up to ``max_size``, by exhaustive search.
-
-    Few data (two circles of a charge in a magnetic field, say) can admit a second exact model
-    in a rich library; the fit over all terms is then an arbitrary mix of the two, from which
-    thresholding and elimination do not find the sparse one.  Small supports are cheap to
-    enumerate: sizes stop where the number of combinations exceeds ``budget``.  With one
-    normalization row a size's supports are scored at once (:mod:`discover.subsets`).
-    """
-    from math import comb
-
-    A = np.atleast_2d(a)
-    carries = A != 0
-    if not carries[:, kept].any():
-        return []
-    out = []
-    for size in range(len(A), max_size + 1):
-        if comb(len(kept), size) > budget:
-            break
-        C = np.array(list(combinations(kept, size)), dtype=np.intp).reshape(-1, size)
-        C = C[carries[:, C].any(axis=2).all(axis=0)]  # every row carried by a term of S
-        if len(C) == 0:
-            continue
-        if len(A) == 1:
-            score = one_row_scores(R, A[0], C)
-        else:
-            fits = (constrained_fit(R, a, S) for S in C)
-            score = np.array([np.inf if x is None else np.linalg.norm(R @ x) for x in fits])
-        ok = np.isfinite(score)
-        scored = sorted(zip(score[ok].tolist(), map(tuple, C[ok].tolist())))
-        out += [S for _, S in scored[:keep]]
     return out
 
 
@@ -346,77 +266,6 @@ def candidate_supports(
         if s not in sup:
             sup.append(s)
     return sup, Rfull, scale
-
-
-def _residual(R, a, S, G=None) -> float:
-    """min ‖R_S x‖ subject to A_S x = 1.  With the Gram matrix G = RᵀR this is closed-form,
-    r² = 1ᵀ (A_S G_S⁻¹ A_Sᵀ)⁻¹ 1, an s×s Cholesky instead of a QR of R_S; where G_S is not
-    safely positive definite (near-exact data) the constrained fit decides."""
-    S = list(S)
-    if G is not None:
-        A = np.atleast_2d(a)[:, S]
-        try:
-            C = np.linalg.cholesky(G[np.ix_(S, S)])
-            d = np.diag(C)
-            if d.min() > 1e-6 * d.max():
-                Y = solve_triangular(C, A.T, lower=True)
-                H = Y.T @ Y
-                r2 = float(np.ones(len(H)) @ np.linalg.solve(H, np.ones(len(H))))
-                if np.isfinite(r2):
-                    return math.sqrt(max(r2, 0.0))
-        except np.linalg.LinAlgError:
-            pass
-    x = constrained_fit(R, a, S)
-    return math.inf if x is None else float(np.linalg.norm(R @ x))
-
-
-#: supports up to this size are improved by single swaps (:func:`swap_refined`); 16 covers the
-#: physical supports of three-link arms (the MultiArm triple: 10 terms, whose textbook-like form
-#: with cos θ₁ was on no path and came back only from a swap, where 6 returned a look-alike)
-SWAP_MAX_SIZE = 16
-
-
-def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = SWAP_MAX_SIZE,
-                 max_rounds: int = 3, screen: int = 5) -> list[tuple[int, ...]]:
-    """The best support of each size up to ``max_size``, improved by single swaps.
-
-    Thresholding and elimination paths take one wrong turn at high noise and never come back
-    (measured: the double pendulum at 3 % noise, where the 5-term support is not on any path);
-    a swap (one term out, one kept term in) at fixed size, repeated while the training residual
-    drops, recovers it.  For each term out, only the ``screen`` outside terms most correlated with
-    it (its near-substitutes: θ² for cos θ) and the ``screen`` most correlated with the residual
-    are tried: at most 2 · size · screen small constrained fits per round.
-    """
-    G = R.T @ R
-    best: dict[int, tuple[float, tuple]] = {}
-    for S in supports:
-        if len(S) <= max_size:
-            r = _residual(R, a, S, G)
-            if r < best.get(len(S), (math.inf,))[0]:
-                best[len(S)] = (r, tuple(S))
-    out = []
-    for size, (r, S) in sorted(best.items()):
-        S = set(S)
-        for _ in range(max_rounds):
-            move = None
-            x = constrained_fit(R, a, sorted(S))
-            if x is None:
-                break
-            outside = [j for j in kept if j not in S]
-            Ro = R[:, outside] / np.maximum(np.linalg.norm(R[:, outside], axis=0), 1e-300)
-            top = lambda v: {outside[k] for k in np.argsort(-np.abs(v))[:screen]}
-            by_residual = top(Ro.T @ (R @ x))
-            for i in sorted(S):
-                for j in sorted(by_residual | top(Ro.T @ R[:, i])):
-                    T = tuple(sorted(S - {i} | {j}))
-                    rt = _residual(R, a, T, G)
-                    if rt < r * (1 - 1e-9):
-                        r, move = rt, T
-            if move is None:
-                break
-            S = set(move)
-        out.append(tuple(sorted(S)))
-    return out
 
 
 def size_cap(n_coordinates: int) -> int:
