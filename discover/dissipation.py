@@ -24,7 +24,7 @@ import torch
 from .symbolic import velocity_name
 from .weak import TestFunctions
 
-__all__ = ["negative_friction", "rayleigh", "rayleigh_expr", "friction_force", "strong_columns", "weak_columns", "force_columns",
+__all__ = ["negative_friction", "warn_negative_friction", "rayleigh", "rayleigh_expr", "friction_force", "strong_columns", "weak_columns", "force_columns",
            "friction_acceleration", "COULOMB_WIDTH", "coulomb_epsilon", "dissipation_function",
            "coulomb_strong_columns", "coulomb_weak_columns", "coulomb_force_columns"]
 
@@ -86,6 +86,18 @@ def negative_friction(coordinates, c, c_stderr=None, coulomb=None, coulomb_stder
         err = np.zeros_like(value) if err is None else np.nan_to_num(np.asarray(err, float), posinf=0.0)
         out += [f"{kind} {v:.3g} ± {e:.2g} on {name}" for name, v, e in zip(coordinates, value, err) if v < -2 * e]
     return "; ".join(out)
+
+
+def warn_negative_friction(m) -> None:
+    """Warn when a fitted model (``coordinates_``, ``damping_``, ``coulomb_`` and their
+    ``*_stderr_``) has negative friction (:func:`negative_friction`)."""
+    said = negative_friction(m.coordinates_, m.damping_, m.damping_stderr_, m.coulomb_, m.coulomb_stderr_)
+    if said:
+        import warnings
+
+        warnings.warn(f"negative friction fitted ({said}): it feeds energy in, which a driven, self-excited "
+                      "system can do but a passive joint cannot; for a passive joint the friction model does "
+                      "not describe it (joint friction may act on relative, not absolute, rates)", stacklevel=3)
 
 
 def rayleigh(c) -> callable:

@@ -16,7 +16,7 @@ honestly better.
    *training* trajectories only, from smoothed derivatives, and scored on the same held-out
    trajectories with the same metric.  It is returned only when its error is below
    ``MLP_MARGIN`` × the library model's, and so is its typical error (the median per-sample
-   error, :func:`discover.model._qddot_errors`): a few wild q̈ estimates near a coordinate
+   error, :func:`discover.prepare.qddot_errors`): a few wild q̈ estimates near a coordinate
    singularity (a spherical pendulum's pole at 2 % noise) make a right closed form's RMS error
    large where a smooth MLP's stays moderate, while its typical error shows which model is
    closer to the motion.  Otherwise the library model is returned with a warning.
@@ -35,9 +35,9 @@ import warnings
 import numpy as np
 
 from .mechanics import SingularMassMatrixError
-from .model import FitFailedError, SparseLagrangian, _qddot_errors
+from .model import FitFailedError, SparseLagrangian
 from .neural import TrainingDivergedError
-from .prepare import PreparedData, prepare, qddot_noise_floor
+from .prepare import PreparedData, prepare, qddot_errors as _qddot_errors, qddot_noise_floor
 
 __all__ = ["Discover", "FLOOR_FACTOR", "CEILING", "MLP_MARGIN"]
 

@@ -17,12 +17,14 @@ from .candidate import Candidate
 from .data import check_enough_samples
 from .evaluation import generic_states
 from .io import FittedModel, load
-from .dissipation import dissipation_function, negative_friction, rayleigh_expr
+from .dissipation import dissipation_function, rayleigh_expr, warn_negative_friction
 from .formulations import Problem, gauge_reduction, get_formulation, validation_columns
 from .formulations.base import friction_epsilon
+from . import model_json
 from .library import Library, TermSet, default_tiers
-from .mechanics import SingularMassMatrixError, accelerations, energy
-from .prepare import Prepared, PreparedData, prepare, prepare_trajectories, qddot_noise_floor, stack as _stack
+from .mechanics import accelerations, energy
+from .prepare import (Prepared, PreparedData, prepare, prepare_trajectories, qddot_error as _qddot_error,
+                      qddot_noise_floor, stack as _stack)
 from .selection import EXACT, alternatives as _alternatives, mixed_velocity as _mixed_velocity, select as _select
 from .sparse import SupportSearch, independent_blocks, normalization_rows, scaled_factor
 from .symbolic import build_lagrangian, velocity_name
@@ -256,7 +258,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             self.metrics_["indistinguishable_alternatives"] = len(self.alternatives_)
         if self.dissipation is True or np.any(self.damping_) or np.any(self.coulomb_):
             self.metrics_["rayleigh_dissipation"] = str(self.rayleigh())
-            _warn_negative_friction(self)
+            warn_negative_friction(self)
         if self.force_:
             self.metrics_["known_force"] = [c + "_force" for c in self.coordinates_]
         return self
@@ -403,38 +405,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
     def to_dict(self) -> dict:
         """The fields of lagrangian.json (written by :func:`discover.io.save`)."""
         self._check_fitted()
-        return {
-            "coordinates": self.coordinates_,
-            "lagrangian": str(self.lagrangian()),
-            "model": "sparse",
-            "terms": [{"term": str(e), "coefficient": float(c)}
-                      | ({} if se is None else {"stderr": float(se)})
-                      for e, c, se in zip(self.terms_, self.coef_, self._stderr_list(getattr(self, "coef_stderr_", None), len(self.coef_)))],
-            "normalization": self.normalization_,
-            "normalization_coordinates": self.normalization_coordinates_,
-            "metrics": self.metrics_,
-            "alternatives": getattr(self, "alternatives_", []),
-            **({"bodies": [list(b) for b in self.bodies_]} if getattr(self, "bodies_", None) else {}),
-        } | ({"dissipation": {"rayleigh": str(self.rayleigh()),
-                              "coefficients": dict(zip(self.coordinates_, map(float, self.damping_)))}
-                              | ({} if getattr(self, "damping_stderr_", None) is None else
-                                 {"stderr": dict(zip(self.coordinates_, map(float, self.damping_stderr_)))})
-                              | self._coulomb_dict()}
-             if self.dissipation is True or np.any(self.damping_) or np.any(getattr(self, "coulomb_", 0)) else {})
-
-    def _coulomb_dict(self) -> dict:
-        """lagrangian.json's Coulomb friction fields (empty without it)."""
-        coul = getattr(self, "coulomb_", None)
-        if coul is None or not np.any(coul):
-            return {}
-        d = lambda x: dict(zip(self.coordinates_, map(float, x)))  # noqa: E731
-        se = getattr(self, "coulomb_stderr_", None)
-        return {"coulomb": d(coul), "coulomb_epsilon": d(self.coulomb_epsilon_)} | ({} if se is None else
-                                                                                    {"coulomb_stderr": d(se)})
-
-    @staticmethod
-    def _stderr_list(stderr, k):
-        return [None] * k if stderr is None else list(stderr)
+        return model_json.to_fields(self)
 
     @classmethod
     def _from_saved(cls, fields, config, tensors) -> "SparseLagrangian":
@@ -443,63 +414,6 @@ class SparseLagrangian(FittedModel, kind="sparse"):
     @classmethod
     def from_dict(cls, d: dict) -> "SparseLagrangian":
         """The model whose :meth:`to_dict` gave ``d`` (as read from lagrangian.json)."""
-        from .symbolic import parse_lagrangian
-
-        m = cls()
-        m.coordinates_ = list(d["coordinates"])
-        m.terms_ = [parse_lagrangian(t["term"]) for t in d["terms"]]
-        m.coef_ = np.array([t["coefficient"] for t in d["terms"]], float)
-        m.coef_stderr_ = (np.array([t["stderr"] for t in d["terms"]], float)
-                          if d["terms"] and all("stderr" in t for t in d["terms"]) else None)
-        m.normalization_ = d.get("normalization", "")
-        m.normalization_coordinates_ = d.get("normalization_coordinates", m.coordinates_[:1])
-        m.normalization_coordinate_ = (m.normalization_coordinates_ or [None])[0]  # none with a known force
-        m.metrics_ = d.get("metrics", {})
-        m.force_ = bool(m.metrics_.get("known_force"))
-        m.library_name_ = m.metrics_.get("library")
-        m.bodies_ = [tuple(b) for b in d.get("bodies", [])]
-        coefs = (d.get("dissipation") or {}).get("coefficients", {})
-        m.damping_ = np.array([coefs.get(c, 0.0) for c in m.coordinates_], float)
-        dse = (d.get("dissipation") or {}).get("stderr")
-        m.damping_stderr_ = None if dse is None else np.array([dse.get(c, 0.0) for c in m.coordinates_], float)
-        diss = d.get("dissipation") or {}
-        vec = lambda key, default: np.array([diss.get(key, {}).get(c, default) for c in m.coordinates_], float)  # noqa: E731
-        m.coulomb_, m.coulomb_epsilon_ = vec("coulomb", 0.0), vec("coulomb_epsilon", 1.0)
-        m.coulomb_stderr_ = vec("coulomb_stderr", 0.0) if "coulomb_stderr" in diss else None
+        m = model_json.read_fields(cls(), d)
         m._build()
         return m
-
-
-# ----------------------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------------------
-def _warn_negative_friction(m) -> None:
-    said = negative_friction(m.coordinates_, m.damping_, m.damping_stderr_, m.coulomb_, m.coulomb_stderr_)
-    if said:
-        import warnings
-
-        warnings.warn(f"negative friction fitted ({said}): it feeds energy in, which a driven, self-excited "
-                      "system can do but a passive joint cannot; for a passive joint the friction model does "
-                      "not describe it (joint friction may act on relative, not absolute, rates)", stacklevel=3)
-
-
-def _qddot_error(model, prepared) -> float:
-    """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
-    return _qddot_errors(model, prepared)[0]
-
-
-def _qddot_errors(model, prepared) -> tuple[float, float]:
-    """(relative RMS error as :func:`_qddot_error`, typical error): the median over samples and
-    coordinates of |q̈_model − q̈_estimated| in units of each coordinate's median |q̈_estimated|.
-    The first is ruled by the few samples where the estimate is wild (near a coordinate
-    singularity of the model, where noise in the smoothed state moves q̈ most), the second not."""
-    q, qd, qdd = (_stack(prepared, a, 3) for a in ("q", "qdot", "qddot"))
-    forced = prepared[0].force is not None
-    try:
-        pred = model.acceleration(q, qd, force=_stack(prepared, "force", 3)) if forced else model.acceleration(q, qd)
-    except SingularMassMatrixError:
-        return math.inf, math.inf
-    rms = float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
-    scale = np.maximum(np.median(np.abs(qdd), axis=0), 1e-300)
-    typical = float(np.median(np.abs(pred - qdd) / scale))
-    return rms, typical

@@ -6,11 +6,12 @@ models keep the result (``prepared_``), so nothing is differentiated or split tw
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Prepared", "PreparedData", "prepare", "prepare_trajectories", "qddot_noise_floor", "split_trajectories", "stack"]
+__all__ = ["Prepared", "PreparedData", "prepare", "prepare_trajectories", "qddot_error", "qddot_errors", "qddot_noise_floor", "split_trajectories", "stack"]
 
 
 @dataclass
@@ -165,3 +166,27 @@ def qddot_noise_floor(prepared: list[Prepared], trim: int = 3) -> float:
               for p in prepared if p.qddot_error is not None and np.all(np.isfinite(p.qddot_error)))
     qdd = stack(prepared, "qddot", trim)
     return float(np.sqrt(num) / max(np.linalg.norm(qdd), 1e-300))
+
+
+def qddot_error(model, prepared) -> float:
+    """‖q̈_model − q̈_estimated‖ / ‖q̈_estimated‖ over the given trajectories (edges trimmed)."""
+    return qddot_errors(model, prepared)[0]
+
+
+def qddot_errors(model, prepared) -> tuple[float, float]:
+    """(relative RMS error as :func:`qddot_error`, typical error): the median over samples and
+    coordinates of |q̈_model − q̈_estimated| in units of each coordinate's median |q̈_estimated|.
+    The first is ruled by the few samples where the estimate is wild (near a coordinate
+    singularity of the model, where noise in the smoothed state moves q̈ most), the second not."""
+    from .mechanics import SingularMassMatrixError
+
+    q, qd, qdd = (stack(prepared, a, 3) for a in ("q", "qdot", "qddot"))
+    forced = prepared[0].force is not None
+    try:
+        pred = model.acceleration(q, qd, force=stack(prepared, "force", 3)) if forced else model.acceleration(q, qd)
+    except SingularMassMatrixError:
+        return math.inf, math.inf
+    rms = float(np.linalg.norm(pred - qdd) / max(np.linalg.norm(qdd), 1e-300))
+    scale = np.maximum(np.median(np.abs(qdd), axis=0), 1e-300)
+    typical = float(np.median(np.abs(pred - qdd) / scale))
+    return rms, typical

@@ -265,7 +265,7 @@ def friction_power(model, prepared) -> float:
 def scores(model, pieces) -> dict:
     """q̈ errors (relative RMS and typical, as the fit reports them) and rollouts of ``model``."""
     from discover.evaluation import evaluate
-    from discover.model import _qddot_errors
+    from discover.prepare import qddot_errors as _qddot_errors
 
     rms, typical = _qddot_errors(model, pieces)
     ev = evaluate(model, pieces)

@@ -113,7 +113,7 @@ def test_typical_qddot_error_ignores_a_few_wild_estimates():
     """Exact pendulum states with θ̈ = −g sin θ, except 1 % of the samples whose q̈ estimate is
     wild (a noisy estimate near a singular point): the true L's RMS error is ruled by them, its
     typical error stays ≈ 0; a pendulum with g 20 % off is typically ≈ 20 % off."""
-    from discover.model import _qddot_errors
+    from discover.prepare import qddot_errors as _qddot_errors
     from discover.prepare import Prepared
 
     t = np.linspace(0, 6, 601)
@@ -132,11 +132,9 @@ def test_typical_qddot_error_ignores_a_few_wild_estimates():
 def test_an_mlp_that_only_wins_on_wild_samples_is_not_returned(monkeypatch):
     """Fallback forced (no acceptance band): when the MLP's RMS error beats the library model's
     but its typical error does not, the library model is kept and the decision says why."""
-    from discover import model as model_module
-
     monkeypatch.setattr(estimator, "FLOOR_FACTOR", 0.0)
     monkeypatch.setattr(estimator, "FOLLOWS", 0.0)
-    real = model_module._qddot_errors
+    real = estimator._qddot_errors
 
     def scored(m, prepared):
         rms, typical = real(m, prepared)
