@@ -24,7 +24,8 @@ import torch
 from .symbolic import velocity_name
 from .weak import TestFunctions
 
-__all__ = ["negative_friction", "warn_negative_friction", "rayleigh", "rayleigh_expr", "friction_force", "strong_columns", "weak_columns", "force_columns",
+__all__ = ["negative_friction", "warn_negative_friction", "rayleigh", "rayleigh_expr", "friction_force",
+           "strong_columns", "weak_columns", "force_columns",
            "friction_acceleration", "COULOMB_WIDTH", "coulomb_epsilon", "dissipation_function",
            "coulomb_strong_columns", "coulomb_weak_columns", "coulomb_force_columns"]
 

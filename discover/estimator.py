@@ -16,10 +16,10 @@ honestly better.
    *training* trajectories only, from smoothed derivatives, and scored on the same held-out
    trajectories with the same metric.  It is returned only when its error is below
    ``MLP_MARGIN`` × the library model's, and so is its typical error (the median per-sample
-   error, :func:`discover.prepare.qddot_errors`): a few wild q̈ estimates near a coordinate
-   singularity (a spherical pendulum's pole at 2 % noise) make a right closed form's RMS error
-   large where a smooth MLP's stays moderate, while its typical error shows which model is
-   closer to the motion.  Otherwise the library model is returned with a warning.
+   error, :func:`discover.prepare.qddot_errors`): a few wild q̈ estimates (a spherical pendulum
+   at 2 % noise, evaluated at noisy smoothed states) make a right closed form's RMS error large
+   where a smooth MLP's stays moderate, while the typical error shows which model is closer to
+   the motion.  Otherwise the library model is returned with a warning.
    An MLP that scores worse than the library model (or whose training diverges) is never
    returned; a library model is kept over an MLP up to 1/``MLP_MARGIN`` × worse on purpose (a
    closed form is worth a small loss of fit).
