@@ -282,6 +282,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         for i, c in enumerate(cands):
             X[i, [position[k] for k in c.support]] = c.coef_full[list(c.support)]
         errors = weak_validation_errors(val_cols, X, val)
+        mixed = {k: _mixed_velocity(ts.exprs[k], self.coordinates_) for k in used if k < K}  # once per term
         out = []
         for c, err in zip(cands, errors):
             if math.isnan(err):
@@ -296,7 +297,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             for j in fr:  # viscous columns K … K + n − 1, then Coulomb's
                 (c.coulomb if S[j] in problem.coulomb else c.damping)[(S[j] - K) % n] = coef[j]
             c.val_error = float(err)
-            c.mixed = sum(_mixed_velocity(e, self.coordinates_) for e in c.terms)
+            c.mixed = sum(mixed[S[j]] for j in lib)
             out.append(c)
         return out
 
