@@ -53,7 +53,18 @@ class TermSet:
         names = {s.name for s in self.exprs[k].free_symbols}
         return [i for i, c in enumerate(self.coordinates) if c in names or velocity_name(c) in names]
 
-    def term(self, k: int) -> tuple[list[int], Callable]:
+    def term(self, k: int) -> Callable:
+        """φ_k(q, q̇) of all n coordinates, for one state or a batch (:meth:`local_term` in the
+        coordinates it touches)."""
+        idx, phi = self.local_term(k)
+
+        def full(qq, vv):
+            return phi(qq[..., idx], vv[..., idx])
+
+        full.batched = True
+        return full
+
+    def local_term(self, k: int) -> tuple[list[int], Callable]:
         """``(idx, φ_k)``: the coordinates term k touches and φ_k as a function of those alone,
         φ_k(q[..., idx], q̇[..., idx]), lambdified from its SymPy form (cached).
 
@@ -76,7 +87,7 @@ class TermSet:
 
     def _local_mass_force(self, k, q, qdot):
         """(idx, M_k on idx × idx (B, s, s), f_k on idx (B, s)) of term k; q, qdot: (B, n)."""
-        idx, phi = self.term(k)
+        idx, phi = self.local_term(k)
         M, f = mass_and_force(phi, q[:, idx], qdot[:, idx])
         return idx, M, f
 
@@ -116,7 +127,7 @@ class TermSet:
         """(∂φ_k/∂q_i, ∂φ_k/∂q̇_i) as two (B, n, K) tensors (what the weak form needs)."""
         gq, gv = q.new_zeros(*q.shape, len(self)), q.new_zeros(*q.shape, len(self))
         for k in range(len(self)):
-            idx, phi = self.term(k)
+            idx, phi = self.local_term(k)
             gq[..., idx, k], gv[..., idx, k] = lagrangian_gradients(phi, q[..., idx], qdot[..., idx])
         return gq, gv
 

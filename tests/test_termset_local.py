@@ -43,7 +43,7 @@ def test_local_columns_equal_full_columns(coordinates):
 def test_term_touches_only_its_coordinates():
     x1, x2, x3, v2 = sympy.symbols("x1 x2 x3 x2_dot")
     ts = TermSet([x1 * v2, sympy.cos(x3 - x1), v2**2], ["x1", "x2", "x3"])
-    assert [ts.term(k)[0] for k in range(3)] == [[0, 1], [0, 2], [1]]
+    assert [ts.local_term(k)[0] for k in range(3)] == [[0, 1], [0, 2], [1]]
     q, v = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
     M, _ = ts.mass_force_columns(q, v, [2])
     assert torch.count_nonzero(M[:, [0, 2]]) == 0 and torch.allclose(M[:, 1, 1, 0], torch.full((5,), 2.0, dtype=q.dtype))
