@@ -85,6 +85,50 @@ class TermSet:
             self._term_fns[k] = (idx, phi)
         return self._term_fns[k]
 
+    def groups(self) -> list[tuple[Callable, torch.Tensor, torch.Tensor]]:
+        """The terms grouped by shape: ``(φ, I, ks)`` per group, the terms ``ks`` (G,) being one
+        template φ over s coordinates placed at the rows of ``I`` (G, s), so that
+        φ(q[..., I], q̇[..., I]) → (..., G) evaluates the whole group at once (cached).
+
+        x₁x₂, x₂x₃, …, x₃₁x₃₂ are one group (a product of neighbours); θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ) for all
+        pairs another: the number of tensor operations of L = Σ ξ_k φ_k (and of its derivatives)
+        then grows with the number of shapes, not of terms (what the trajectory fit's replayed
+        q̈ Jacobians pay per operation on a few dozen segments)."""
+        if getattr(self, "_groups", None) is None:
+            shapes: dict[str, tuple[sympy.Expr, list[sympy.Symbol], list[list[int]], list[int]]] = {}
+            for k, e in enumerate(self.exprs):
+                idx = self.coordinates_of(k)
+                q, v = _symbols([self.coordinates[i] for i in idx])
+                Q = [sympy.Symbol(f"_q{j}") for j in range(len(idx))]
+                V = [sympy.Symbol(f"_v{j}") for j in range(len(idx))]
+                template = e.xreplace(dict(zip(q + v, Q + V)))
+                key = sympy.srepr(template)
+                shapes.setdefault(key, (template, Q + V, [], []))
+                shapes[key][2].append(idx)
+                shapes[key][3].append(k)
+            self._groups = []
+            for template, symbols, rows, ks in shapes.values():
+                g = sympy.lambdify(symbols, template, modules="torch")
+
+                def phi(qq, vv, g=g):
+                    val = g(*qq.unbind(-1), *vv.unbind(-1))
+                    zero = 0 * qq.sum(-1)
+                    return val + zero if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + zero
+
+                self._groups.append((phi, torch.as_tensor(rows, dtype=torch.long).reshape(len(ks), -1),
+                                     torch.as_tensor(ks, dtype=torch.long)))
+        return self._groups
+
+    def velocity_bandwidth(self) -> int:
+        """Lower bandwidth of every M = Σ ξ_k ∂²φ_k/∂q̇² in the coordinates' order, read off the
+        terms: the largest |i − j| of two velocities q̇ᵢ, q̇ⱼ in one term (0: M is diagonal)."""
+        vel = {sympy.Symbol(velocity_name(c)): i for i, c in enumerate(self.coordinates)}
+        width = 0
+        for e in self.exprs:
+            at = [vel[s] for s in e.free_symbols if s in vel]
+            width = max(width, max(at) - min(at) if at else 0)
+        return width
+
     def _local_mass_force(self, k, q, qdot):
         """(idx, M_k on idx × idx (B, s, s), f_k on idx (B, s)) of term k; q, qdot: (B, n)."""
         idx, phi = self.local_term(k)
