@@ -146,7 +146,6 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         tiers = [("user", self.library)] if self.library is not None else default_tiers(self.coordinates_, max_terms=self.max_terms)
         states = generic_states(*(_stack(data.all, a) for a in ("q", "qdot")), np.random.default_rng(self.seed),
                                 400, qddot=_stack(data.all, "qddot"), dtype=torch.float64)
-        search = SupportSearch(force_friction=self.dissipation is True)
 
         results: list[Candidate] = []
         self.tiers_, gauges = [], {}
@@ -166,6 +165,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             ts = lib.bind(self.coordinates_)
             check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), data.source)
             problem = form.build(ts, train, gauge_reduction(ts, states), friction=bool(self.dissipation))
+            search = SupportSearch(force_friction=self.dissipation is True, max_size=lib.max_support(self.coordinates_))
             cands = self._validate(problem, self._propose(problem, search), val)
             for c in cands:
                 c.tier, c.tier_rank = name, len(self.tiers_)
