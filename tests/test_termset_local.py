@@ -47,3 +47,26 @@ def test_term_touches_only_its_coordinates():
     q, v = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
     M, _ = ts.mass_force_columns(q, v, [2])
     assert torch.count_nonzero(M[:, [0, 2]]) == 0 and torch.allclose(M[:, 1, 1, 0], torch.full((5,), 2.0, dtype=q.dtype))
+
+
+def test_groups_evaluate_every_term_once():
+    from discover.library import Links, Local
+
+    for lib, names in ((Local(), ["x1", "x2", "x3", "x4"]), (Links(), ["theta1", "theta2", "theta3"])):
+        ts = lib.bind(names)
+        q, v = torch.randn(7, len(names), dtype=torch.float64), torch.randn(7, len(names), dtype=torch.float64)
+        vals = torch.zeros(7, len(ts), dtype=torch.float64)
+        for f, I, ks in ts.groups():
+            vals[:, ks] = f(q[:, I], v[:, I])
+        assert sorted(k for _, _, ks in ts.groups() for k in ks.tolist()) == list(range(len(ts)))
+        assert torch.allclose(vals, torch.stack([ts.term(k)(q, v) for k in range(len(ts))], -1), rtol=0, atol=1e-15)
+        assert len(ts.groups()) <= 9  # shapes, not terms
+
+
+def test_velocity_bandwidth_from_the_terms():
+    from discover.library import Links, Local
+
+    assert Local().bind(["x1", "x2", "x3", "x4", "x5"]).velocity_bandwidth() == 1
+    assert Links().bind(["theta1", "theta2", "theta3", "theta4", "theta5"]).velocity_bandwidth() == 4
+    x1, x3 = sympy.symbols("x1_dot x3_dot")
+    assert TermSet([x1**2, x3**2], ["x1", "x2", "x3"]).velocity_bandwidth() == 0
