@@ -21,6 +21,20 @@ def _symbols(coordinates: Sequence[str]):
     return q, v
 
 
+def _batched_term(symbols, expr) -> Callable:
+    """expr lambdified over ``symbols`` = positions then velocities, as φ(q, q̇) on (..., s)
+    inputs (the last axis holds the s coordinates): one state or a batch."""
+    g = sympy.lambdify(symbols, expr, modules="torch")
+
+    def phi(qq, vv):
+        val = g(*qq.unbind(-1), *vv.unbind(-1))
+        zero = 0 * qq.sum(-1)  # anchors constants to the input's shape, dtype and device
+        return val + zero if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + zero
+
+    phi.batched = True
+    return phi
+
+
 class TermSet:
     """A fixed list of SymPy terms over given coordinates, evaluated with torch."""
 
@@ -31,6 +45,7 @@ class TermSet:
         q, v = _symbols(self.coordinates)
         self._fn = sympy.lambdify(q + v, self.exprs, modules="torch")
         self._term_fns: dict[int, tuple[list[int], Callable]] = {}
+        self._groups: list | None = None
 
     def __len__(self):
         return len(self.exprs)
@@ -74,15 +89,7 @@ class TermSet:
         if k not in self._term_fns:
             idx = self.coordinates_of(k)
             q, v = _symbols([self.coordinates[i] for i in idx])
-            g = sympy.lambdify(q + v, self.exprs[k], modules="torch")
-
-            def phi(qq, vv, g=g):
-                val = g(*qq.unbind(-1), *vv.unbind(-1))
-                zero = 0 * qq.sum(-1)  # anchors constants to the input's shape, dtype and device
-                return val + zero if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + zero
-
-            phi.batched = True  # one state (|idx|,) or a batch (B, |idx|)
-            self._term_fns[k] = (idx, phi)
+            self._term_fns[k] = (idx, _batched_term(q + v, self.exprs[k]))
         return self._term_fns[k]
 
     def groups(self) -> list[tuple[Callable, torch.Tensor, torch.Tensor]]:
@@ -94,7 +101,7 @@ class TermSet:
         pairs another: the number of tensor operations of L = Σ ξ_k φ_k (and of its derivatives)
         then grows with the number of shapes, not of terms (what the trajectory fit's replayed
         q̈ Jacobians pay per operation on a few dozen segments)."""
-        if getattr(self, "_groups", None) is None:
+        if self._groups is None:
             shapes: dict[str, tuple[sympy.Expr, list[sympy.Symbol], list[list[int]], list[int]]] = {}
             for k, e in enumerate(self.exprs):
                 idx = self.coordinates_of(k)
@@ -106,17 +113,8 @@ class TermSet:
                 shapes.setdefault(key, (template, Q + V, [], []))
                 shapes[key][2].append(idx)
                 shapes[key][3].append(k)
-            self._groups = []
-            for template, symbols, rows, ks in shapes.values():
-                g = sympy.lambdify(symbols, template, modules="torch")
-
-                def phi(qq, vv, g=g):
-                    val = g(*qq.unbind(-1), *vv.unbind(-1))
-                    zero = 0 * qq.sum(-1)
-                    return val + zero if isinstance(val, torch.Tensor) else qq.new_tensor(float(val)) + zero
-
-                self._groups.append((phi, torch.as_tensor(rows, dtype=torch.long).reshape(len(ks), -1),
-                                     torch.as_tensor(ks, dtype=torch.long)))
+            self._groups = [(_batched_term(symbols, template), torch.as_tensor(rows, dtype=torch.long).reshape(len(ks), -1),
+                             torch.as_tensor(ks, dtype=torch.long)) for template, symbols, rows, ks in shapes.values()]
         return self._groups
 
     def velocity_bandwidth(self) -> int:
