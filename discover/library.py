@@ -23,7 +23,7 @@ from .termset import TermSet, _symbols
 
 __all__ = [
     "Library", "Constant", "Polynomial", "Trig", "Radial", "Custom", "Kinetic", "Potential",
-    "Pairwise", "Particles", "Local", "TermSet", "default_tiers", "complexity",
+    "Pairwise", "Particles", "Local", "Links", "TermSet", "default_tiers", "complexity",
 ]
 
 
@@ -69,6 +69,11 @@ class Library:
             if limit is not None and count > limit:
                 break
         return count
+
+    def max_support(self, coordinates: Sequence[str]) -> int | None:
+        """The largest support the search proposes from this library (None: the default,
+        :func:`discover.sparse.size_cap`)."""
+        return None
 
     def _terms_with_one(self, coordinates):
         return self._raw_terms(coordinates)
@@ -336,6 +341,37 @@ class Local(Library):
         return "Local()"
 
 
+class Links(Library):
+    """A chain of planar rigid links (coordinates ``theta1 … thetan``, one stem and integer
+    suffixes, :func:`discover.bodies.find_chain`): the terms of L = ½ Σᵢⱼ Mᵢⱼ θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ) −
+    V(θ) with gravity on every link, whatever the masses, lengths and centres of mass along the
+    links: θ̇ᵢ², θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ) for every pair (each link moves every link below it), and
+    cos θᵢ, sin θᵢ.  n + n(n − 1)/2 + 2n terms (O(n²), where the trig tier holding them is O(n⁴)).
+    Empty when the coordinates form no chain."""
+
+    def _iter_terms(self, coordinates):
+        chain = find_chain(coordinates)
+        if chain is None:
+            return
+        q, v = _symbols(chain)
+        yield from (w ** 2 for w in v)
+        for i, j in itertools.combinations(range(len(q)), 2):
+            yield v[i] * v[j] * sympy.cos(q[i] - q[j])
+        for a in q:
+            yield sympy.cos(a)
+            yield sympy.sin(a)
+
+    def max_support(self, coordinates):
+        """Every term: an n-link pendulum has n(n + 3)/2 of them (44 at n = 8), past the default
+        cap of 40 (or 4n)."""
+        from .sparse import size_cap
+
+        return max(size_cap(len(coordinates)), self.size(coordinates))
+
+    def __repr__(self):
+        return "Links()"
+
+
 class Custom(Library):
     """User terms as SymPy strings using coordinate names and ``<name>_dot``."""
 
@@ -381,6 +417,8 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400,
     * ``local`` — only when names are given and form a chain of n ≥ 3 (``x1 … xn``,
       :func:`discover.bodies.find_chain`): :class:`Local`, the quadratic monomials of single
       coordinates and of neighbours, 9n − 4 terms (a chain of springs at any n);
+    * ``links`` — likewise for a chain of n ≥ 3: :class:`Links`, the terms of planar rigid links
+      (θ̇ᵢ², θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ), cos θᵢ, sin θᵢ), n(n + 5)/2 terms (an n-link pendulum);
     * ``quadratic`` — all monomials of (q, q̇) of degree ≤ 2;
     * ``trig`` — quadratic + {1, q̇_i q̇_j} × {cos, sin of q_i and q_i − q_j} (pendulums);
     * ``mechanics`` — L = Σ f(q) q̇_i q̇_j + Σ g(q) q̇_i + V(q): quadratic (g = q_k, magnetic
@@ -414,7 +452,7 @@ def default_tiers(coordinates: int | Sequence[str], *, max_terms: int = 400,
     tiers = [("particles", Particles(bodies=bodies))] if found else []
     # names known (not just a count), n >= 3 (at n = 2 every pair are neighbours: local = quadratic)
     if named and n >= 3 and find_chain(names) is not None:
-        tiers.append(("local", Local()))
+        tiers += [("local", Local()), ("links", Links())]
     tiers += [
         ("quadratic", quad),
         ("trig", quad + vel * Trig()),

@@ -156,7 +156,6 @@ class SparseLagrangian(FittedModel, kind="sparse"):
                  else default_tiers(self.coordinates_, max_terms=self.max_terms, bodies=self.bodies))
         states = generic_states(*(_stack(data.all, a) for a in ("q", "qdot")), np.random.default_rng(self.seed),
                                 400, qddot=_stack(data.all, "qddot"), dtype=torch.float64)
-        search = SupportSearch(force_friction=self.dissipation is True)
 
         results: list[Candidate] = []
         self.tiers_, gauges = [], {}
@@ -176,6 +175,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             ts = lib.bind(self.coordinates_)
             check_enough_samples(sum(len(p.t) for p in train) * n, len(ts), data.source)
             problem = form.build(ts, train, gauge_reduction(ts, states), friction=bool(self.dissipation))
+            search = SupportSearch(force_friction=self.dissipation is True, max_size=lib.max_support(self.coordinates_))
             cands = self._validate(problem, self._propose(problem, search), val)
             for c in cands:
                 c.tier, c.tier_rank = name, len(self.tiers_)
@@ -293,6 +293,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         for i, c in enumerate(cands):
             X[i, [position[k] for k in c.support]] = c.coef_full[list(c.support)]
         errors = weak_validation_errors(val_cols, X, val)
+        mixed = {k: _mixed_velocity(ts.exprs[k], self.coordinates_) for k in used if k < K}  # once per term
         out = []
         for c, err in zip(cands, errors):
             if math.isnan(err):
@@ -307,7 +308,7 @@ class SparseLagrangian(FittedModel, kind="sparse"):
             for j in fr:  # viscous columns K … K + n − 1, then Coulomb's
                 (c.coulomb if S[j] in problem.coulomb else c.damping)[(S[j] - K) % n] = coef[j]
             c.val_error = float(err)
-            c.mixed = sum(_mixed_velocity(e, self.coordinates_) for e in c.terms)
+            c.mixed = sum(mixed[S[j]] for j in lib)
             out.append(c)
         return out
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .definite import _max_condition, _planned_solve
+from .definite import SMALL_N, _max_condition, _planned_solve
 from .dissipation import dissipation_function
 from .integrate import RK4
 from .library import TermSet
@@ -23,15 +23,27 @@ class RolloutFailed(Exception):
 
 class Shooting:
     def __init__(self, ts: TermSet, x0, Z, fit_damping, n, fit_coulomb=False, epsilon=None):
-        self.fns = [ts.term(k) for k in range(len(ts))]
+        # x[..., I] as x @ P with a 0/1 matrix P: its derivatives are matrix products, batched
+        # as they are (advanced indexing falls back to a loop per row inside the batched
+        # Jacobians: 1000 gathers per q̈ call at n = 32)
+        eye = lambda m: torch.eye(m, dtype=x0.dtype, device=x0.device)  # noqa: E731
+        self.groups = [(f, eye(n)[:, I.reshape(-1)], eye(len(ts))[:, ks], I.shape)
+                       for f, I, ks in ts.groups()]
+        # the solve's plan is fixed in advance (the graph is replayed): the band of M that the
+        # terms allow (a diagonal M for a chain of masses, not a dense LAPACK Cholesky of n × n);
+        # up to SMALL_N coordinates the full band, factored by tensor arithmetic anyway
+        self.band = ts.velocity_bandwidth() if n > SMALL_N else n - 1
         self.x0, self.Z, self.fit_damping, self.n = x0, Z, fit_damping, n
         self.fit_coulomb, self.epsilon = fit_coulomb, epsilon
         self.P = Z.shape[1] + (n if fit_damping else 0) + (n if fit_coulomb else 0)  # global parameters
         self._replay = ReplayCache()
 
     def L(self, xi):
-        fns = self.fns
-        L = lambda q, v: sum(xi[..., k] * f(q, v) for k, f in enumerate(fns))
+        """L = Σ ξ_k φ_k, one vectorized evaluation per group of terms of one shape
+        (:meth:`discover.termset.TermSet.groups`)."""
+        groups = self.groups
+        L = lambda q, v: sum((xi @ Pk * f((q @ P).unflatten(-1, s), (v @ P).unflatten(-1, s))).sum(-1)
+                             for f, P, Pk, s in groups)
         L.batched = True
         return L
 
@@ -85,7 +97,7 @@ class Shooting:
             R = (dissipation_function(C if viscous else None, Fc if coulomb else None, self.epsilon)
                  if viscous or coulomb else None)
             M, f = mass_and_force(self.L(X), Q, V, dissipation=R, force=F, chunk_size=None)
-            a, bad = _planned_solve(M, f, True, n - 1, _max_condition(M.dtype))
+            a, bad = _planned_solve(M, f, True, self.band, _max_condition(M.dtype))
             leaves = (Q, V, X) + ((C,) if self.fit_damping else ()) + ((Fc,) if self.fit_coulomb else ())
             eye = torch.eye(n, dtype=a.dtype, device=a.device)[:, None, :].expand(n, B, n)
             rows = torch.autograd.grad(a, leaves, grad_outputs=eye, is_grads_batched=True, allow_unused=True)

@@ -82,8 +82,9 @@ def _why(rows: list[dict]) -> list[str]:
         out.append("- no default tier within max_terms = 400 contains the true L for: "
                    + ", ".join(f"{s} n = {n}" for s, n in missing)
                    + ". The n-link pendulum couples every pair of links (θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ), n(n − 1)/2 "
-                   "terms); the tiers that hold these (trig, mechanics) grow as n⁴ and n², and are over the limit "
-                   "from n = 8 (trig from n = 5); the local tier is linear in n but has no trigonometric terms.")
+                   "terms); the smallest tier that holds these, links (θ̇ᵢ², θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ), cos θᵢ, sin θᵢ: "
+                   "n(n + 5)/2 terms), is over the limit from n = 26; the generic ones (trig, mechanics) grow as "
+                   "n⁴ and n², over it from n = 5 and n = 8.")
     failed = [r for r in rows if r["status"] != "ok"]
     if failed:
         out.append("- cells stopped: " + "; ".join(f"{r['system']} n = {r['n']}, noise {r['noise']:g}: "
