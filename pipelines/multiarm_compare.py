@@ -319,7 +319,7 @@ def compare(authors: Path, results: Path, csv: Path) -> dict:
     L_found = found.lagrangian(digits=12)
 
     cmp = compare_to_truth(found.terms_, found.coef_, L_n, coords, q_all, v_all)
-    stderr = {str(sympy.expand(t)): se for t, se in zip(found.terms_, found._stderr_list(found.coef_stderr_, len(found.terms_)))}
+    stderr = {str(sympy.expand(t)): se for t, se in zip(found.terms_, [None] * len(found.terms_) if found.coef_stderr_ is None else found.coef_stderr_)}
     rows = []
     for name in sorted(set(cmp["truth_terms"]) | set(cmp["fit_terms"]), key=lambda s: -abs(cmp["truth_terms"].get(s, cmp["fit_terms"].get(s, 0)))):
         a, f = cmp["truth_terms"].get(name, 0.0), cmp["fit_terms"].get(name, 0.0)
