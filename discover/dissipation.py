@@ -74,6 +74,11 @@ def friction_force(qdot, c=None, coulomb=None, epsilon=None) -> np.ndarray:
     return out
 
 
+#: friction coefficients closer to zero than this are the round-off of an exact fit (measured
+#: −5e-12 for friction forced onto a clean conservative pendulum), not negative friction
+ROUNDOFF = 1e-8
+
+
 def negative_friction(coordinates, c, c_stderr=None, coulomb=None, coulomb_stderr=None) -> str:
     """The coordinates whose fitted viscous or Coulomb coefficient is negative by more than two
     standard errors (any negative value when no standard error is known), as text; "" when none.
@@ -85,7 +90,8 @@ def negative_friction(coordinates, c, c_stderr=None, coulomb=None, coulomb_stder
             continue
         value = np.asarray(value, float)
         err = np.zeros_like(value) if err is None else np.nan_to_num(np.asarray(err, float), posinf=0.0)
-        out += [f"{kind} {v:.3g} ± {e:.2g} on {name}" for name, v, e in zip(coordinates, value, err) if v < -2 * e]
+        out += [f"{kind} {v:.3g} ± {e:.2g} on {name}" for name, v, e in zip(coordinates, value, err)
+                if v < -max(2 * e, ROUNDOFF)]
     return "; ".join(out)
 
 

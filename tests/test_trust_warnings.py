@@ -70,3 +70,11 @@ def test_negative_friction_is_said(c):
     assert m.damping_[0] == pytest.approx(c, rel=1e-4)
     assert bool(said) == (c < 0)
     assert not said or "theta" in said[0]
+
+
+def test_round_off_of_forced_friction_on_conservative_data_is_not_negative_friction():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = SparseLagrangian(dissipation=True).fit(_pendulum_with_friction(0.0))
+    assert abs(m.damping_[0]) < 1e-8
+    assert not [w for w in caught if "negative friction" in str(w.message)]
