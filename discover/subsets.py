@@ -125,6 +125,10 @@ def _residual(R, a, S, G=None) -> float:
 #: physical supports of three-link arms (the MultiArm triple: 10 terms, whose textbook-like form
 #: with cos θ₁ was on no path and came back only from a swap, where 6 returned a look-alike)
 SWAP_MAX_SIZE = 16
+#: a residual this small relative to the worst of the best supports' is an exact fit up to
+#: round-off and derivative error (clean double pendulum: 1.5e-6 against 2.6e2): larger supports
+#: are not refined once a size reaches it
+EXACT_RESIDUAL = 1e-6
 
 
 def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max_size: int = SWAP_MAX_SIZE,
@@ -136,7 +140,8 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
     a swap (one term out, one kept term in) at fixed size, repeated while the training residual
     drops, recovers it.  For each term out, only the ``screen`` outside terms most correlated with
     it (its near-substitutes: θ² for cos θ) and the ``screen`` most correlated with the residual
-    are tried: at most 2 · size · screen small constrained fits per round.
+    are tried: at most 2 · size · screen small constrained fits per round.  Sizes are refined from
+    the smallest up, and not beyond the first that fits exactly (``EXACT_RESIDUAL``).
     """
     G = R.T @ R
     best: dict[int, tuple[float, tuple]] = {}
@@ -146,6 +151,7 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
             if r < best.get(len(S), (math.inf,))[0]:
                 best[len(S)] = (r, tuple(S))
     out = []
+    scale = max((r for r, _ in best.values() if np.isfinite(r)), default=0.0)
     for size, (r, S) in sorted(best.items()):
         S = set(S)
         for _ in range(max_rounds):
@@ -167,4 +173,6 @@ def swap_refined(R: np.ndarray, a: np.ndarray, supports, kept: list[int], *, max
                 break
             S = set(move)
         out.append(tuple(sorted(S)))
+        if r <= EXACT_RESIDUAL * scale:  # an exact support: larger ones cannot be sparser and fit better
+            break
     return out
