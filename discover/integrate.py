@@ -107,6 +107,11 @@ class RK4(Euler):
         )
 
 
+def _rk4_step(acceleration, state, t, h):
+    """One :class:`RK4` step of ``acceleration`` (what :meth:`Replayed.step` records)."""
+    return RK4(acceleration).step(state, t, h)
+
+
 class Variational:
     """Variational (discrete-Lagrangian) integrator: second order, symplectic.
 
@@ -389,6 +394,7 @@ def rollout(
     if dt.numel() and not (bool((dt > 0).all()) or bool((dt < 0).all())):
         raise ValueError("t must be strictly increasing (or strictly decreasing)")
 
+    engine = None
     if acceleration is None and f is not None:
         # many calls on one model and batch shape: the engine's derivative graph is recorded once
         # and replayed (same operations, same numbers; the engine itself where that cannot be done)
@@ -400,12 +406,15 @@ def rollout(
             return accelerations(f, q, qd, tt if timed else None)
 
     solver = solver_cls(acceleration, field=field, lagrangian=f, time_dependent=timed, **(options or {}))
+    # an RK4 step of the engine's q̈ is recorded whole and replayed (no Python between its stages)
+    whole = engine is not None and solver_cls is RK4 and field is None and not given
     state = solver.init(Q, V, t[0])
     qs, vs = [Q], [V]
     for k in range(t.numel() - 1):
         h = dt[k] / substeps
         for s in range(substeps):
-            state = solver.step(state, t[k] + s * h, h)
+            new = engine.step(_rk4_step, state, t[k] + s * h, h, timed=timed) if whole else None
+            state = new if new is not None else solver.step(state, t[k] + s * h, h)
         qk, vk = solver.observe(state, t[k + 1])
         qs.append(qk)
         vs.append(vk)

@@ -189,6 +189,7 @@ class Replayed:
         self.dissipation = None if dissipation is None else as_torch_lagrangian(dissipation, coordinates=coordinates)[0]
         self.check, self.max_condition, self.structure, self.compile = check, max_condition, structure, compile
         self._cache = ReplayCache(compile)
+        self._band = None  # the solve's band, fixed when a whole step is recorded (:meth:`step`)
 
     def _replayed(self, key, eager, inputs):
         """eager(*inputs), from its recording when there is one (made on the first call)."""
@@ -225,3 +226,48 @@ class Replayed:
             if self.check and bool(bad.any()):
                 _raise_singular(M, Q, Qd, int(torch.nonzero(bad)[0]))
         return x.reshape(*lead, Q.shape[-1])
+
+    def step(self, step, state, t, h, *, timed: bool = False):
+        """One step ``step(acceleration, (Q, V), t, h) -> (Q, V)`` of an explicit solver on flat
+        ``(B, n)`` states (``t``, ``h``: 0-d tensors), recorded whole (every q̈ evaluation of the
+        step and the solver's arithmetic in one graph: no Python between its stages) and replayed
+        on later steps.  The solve's plan (band of M) is fixed when recording; each replay also
+        returns whether some M left that band or was singular, and then, like where the step
+        cannot be recorded or a graph is needed, this returns None: the caller runs the step the
+        usual way (which re-plans, or raises :class:`SingularMassMatrixError`).  ``timed``: L takes
+        t (the stage times are passed to it)."""
+        Q, V = state
+        inputs = (Q, V, t, h)
+        if self._direct(inputs):
+            return None
+        if self._band is None:
+            M, _ = self.mass_and_force(Q, V, None if not timed else t.expand(Q.shape[0]))
+            self._band = _solve_plan(M, self.structure)[1]
+        k, mc = self._band, (self.max_condition if self.max_condition is not None else _max_condition(Q.dtype))
+        outside = _outside_band(Q.shape[-1], k, Q.device)
+
+        def eager(q, v, tt, hh):
+            flags = []
+
+            def acceleration(qs, vs, ts):
+                T = ts.expand(qs.shape[0]) if timed else None
+                M, rhs = mass_and_force(self.L, qs, vs, T, chunk_size=None, dissipation=self.dissipation)
+                x, bad = _planned_solve(M, rhs, True, k, mc)
+                flags.append(bad | ((M.abs() * outside).sum((-2, -1)) != 0))
+                return x
+
+            q1, v1 = step(acceleration, (q, v), tt, hh)
+            return q1, v1, torch.stack(flags).any()
+
+        key = ("step", step, tuple(Q.shape), Q.dtype, Q.device, k)
+        q1, v1, flag = self._replayed(key, eager, inputs)
+        if bool(flag):
+            self._band = Q.shape[-1] - 1  # a wider band from now on; this step the usual way
+            return None
+        return q1, v1
+
+
+def _outside_band(n: int, k: int, device):
+    """(n, n) 0/1 mask of the entries more than k off the diagonal."""
+    i = torch.arange(n, device=device)
+    return ((i[:, None] - i[None, :]).abs() > k).double()

@@ -88,3 +88,25 @@ def test_rollout_with_replay_is_the_engine_rollout(monkeypatch):
     monkeypatch.setattr(integrate, "REPLAY_CALLS", 10 ** 9)
     engine = integrate.rollout(L, q0, v0, t)
     assert torch.equal(replayed.q, engine.q) and torch.equal(replayed.qdot, engine.qdot)
+
+
+def test_whole_step_replay_follows_a_mass_matrix_whose_band_grows(monkeypatch):
+    # M = [[1, ε sin q₁], [ε sin q₁, 1]] is diagonal at the first state (q₁ = 0) only: the step
+    # recorded with that band must notice the coupling and give the engine's rollout all the same
+    eps = 0.3
+    L = lambda q, v: 0.5 * (v ** 2).sum() + eps * torch.sin(q[0]) * v[0] * v[1] - 0.5 * (q ** 2).sum()
+    q0 = torch.tensor([[0.0, 0.4]], dtype=torch.float64)
+    v0 = torch.tensor([[1.0, -0.2]], dtype=torch.float64)
+    t = torch.arange(30, dtype=torch.float64) * 0.02
+    replayed = integrate.rollout(L, q0, v0, t, compute_energy=False)
+    monkeypatch.setattr(integrate, "REPLAY_CALLS", 10 ** 9)
+    engine = integrate.rollout(L, q0, v0, t, compute_energy=False)
+    assert torch.equal(replayed.q, engine.q) and torch.equal(replayed.qdot, engine.qdot)
+
+
+def test_whole_step_replay_still_raises_on_a_singular_mass_matrix():
+    # L = ½ cos(q) q̇²: M = cos q vanishes at q = π/2, which a start at q = 1.4 moving up reaches
+    L = lambda q, v: 0.5 * torch.cos(q[0]) * v[0] ** 2
+    t = torch.arange(200, dtype=torch.float64) * 0.01
+    with pytest.raises(SingularMassMatrixError):
+        integrate.rollout(L, [[1.4]], [[1.0]], t, compute_energy=False)

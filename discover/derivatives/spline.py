@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.interpolate import UnivariateSpline
 
 from .base import Differentiator
 from .noise import _noise
@@ -57,6 +56,8 @@ class SmoothingSpline(Differentiator):
         requested s (s too small for the data), the interpolating spline (s = 0), which is what
         such an s approaches, is used instead and ``notes_`` says so.  Other FITPACK warnings
         are passed on with the column named."""
+        from scipy.interpolate import UnivariateSpline  # here: scipy.interpolate takes 0.3 s to import
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             spl = UnivariateSpline(t, y, k=k, s=self.smoothing_[j])

@@ -11,19 +11,19 @@ import sympy
 
 from ..evaluation import ROLLOUT_START
 from ..symbolic import equations_of_motion, to_latex, velocity_name
+from .figure import new_figure, save_figure
 from .symmetry_report import render_symmetries
 
 __all__ = ["write_report"]
 
 
 def _fig_rollout(ev, coordinates, path):
-    import matplotlib.pyplot as plt
-
     r = next((r for r in ev["rollouts"] if "error" not in r), None)
     if r is None:
         return False
     n = len(coordinates)
-    fig, axes = plt.subplots(n + 1, 1, figsize=(8, 2.2 * (n + 1)), sharex=True)
+    fig = new_figure(figsize=(8, 2.2 * (n + 1)))
+    axes = fig.subplots(n + 1, 1, sharex=True)
     for i, c in enumerate(coordinates):
         axes[i].plot(r["t"], r["q_obs"][:, i], "k.", ms=2, label="data (held out)")
         axes[i].plot(r["t"], r["q"][:, i], "C1", label="rollout of found L")
@@ -34,22 +34,19 @@ def _fig_rollout(ev, coordinates, path):
     axes[n].set_ylabel("ΔE / |E₀|")
     axes[n].set_xlabel("t [s]")
     fig.suptitle(f"Held-out trajectory: rollout from its state at sample {ROLLOUT_START}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    h = 2.2 * (n + 1)
+    save_figure(fig, path, margins=dict(left=0.11, right=0.98, bottom=0.55 / h, top=1 - 0.45 / h, hspace=0.12))
     return True
 
 
 def _fig_parity(model, validation, coordinates, path):
-    import matplotlib.pyplot as plt
-
     q = np.concatenate([p.q[3:-3] for p in validation])
     qd = np.concatenate([p.qdot[3:-3] for p in validation])
     qdd = np.concatenate([p.qddot[3:-3] for p in validation])
     pred = np.asarray(model.acceleration(q, qd))
     n = len(coordinates)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4))
-    axes = np.atleast_1d(axes)
+    fig = new_figure(figsize=(3.6 * n, 3.4))
+    axes = np.atleast_1d(fig.subplots(1, n))
     for i, c in enumerate(coordinates):
         axes[i].plot(qdd[:, i], pred[:, i], ".", ms=2)
         lo, hi = np.percentile(qdd[:, i], [0.5, 99.5])
@@ -57,23 +54,19 @@ def _fig_parity(model, validation, coordinates, path):
         axes[i].set_xlabel(f"{c}_ddot estimated from data")
         axes[i].set_ylabel(f"{c}_ddot predicted")
     fig.suptitle("q̈ parity on held-out data")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    w = 3.6 * n
+    save_figure(fig, path, margins=dict(left=0.75 / w, right=1 - 0.15 / w, bottom=0.16, top=0.88, wspace=0.4))
 
 
 def _fig_coefficients(terms, coefs, path):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(terms) + 1.2))
+    fig = new_figure(figsize=(7, 0.4 * len(terms) + 1.2))
+    ax = fig.subplots()
     ax.barh(range(len(terms)), coefs, color=["C0" if c > 0 else "C3" for c in coefs])
     ax.set_yticks(range(len(terms)))
     ax.set_yticklabels([str(t) for t in terms])
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel("coefficient (normalized)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)  # tight: the term labels are of any length
 
 
 def _fmt(x) -> str:

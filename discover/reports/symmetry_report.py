@@ -9,13 +9,12 @@ __all__ = ["render_symmetries", "plot_charges"]
 
 def plot_charges(series: list[dict], figure_path) -> Path:
     """One panel per quantity: (Q − mean Q) / size of Q's terms along each trajectory."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .figure import new_figure, save_figure
 
     k = len(series)
-    fig, axes = plt.subplots(k, 1, figsize=(6.4, 1.9 * k + 0.6), sharex=True, squeeze=False)
+    h = 1.9 * k + 0.6
+    fig = new_figure(figsize=(6.4, h))
+    axes = fig.subplots(k, 1, sharex=True, squeeze=False)
     for ax, s in zip(axes[:, 0], series):
         for i, (t, r) in enumerate(zip(s["t"], s["relative"])):
             ax.plot(t, r, lw=1, label=f"trajectory {i + 1}")
@@ -26,10 +25,8 @@ def plot_charges(series: list[dict], figure_path) -> Path:
     axes[-1, 0].set_xlabel("t")
     if series and len(series[0]["t"]) > 1:
         axes[0, 0].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
     path = Path(figure_path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, margins=dict(left=0.14, right=0.97, bottom=0.5 / h, top=1 - 0.3 / h, hspace=0.45))
     return path
 
 
