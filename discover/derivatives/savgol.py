@@ -30,6 +30,7 @@ class _SavgolFit:
         self.G = np.linalg.inv(A.T @ A)  # covariance of the coefficients per unit σ²
         self.P = self.G @ A.T  # (p+1, w): Legendre coefficients from samples
         self._edge_var: dict[int, float] = {}
+        self._centre: dict[int, np.ndarray] = {}  # weights at the centre per unit step, by d
 
     def basis(self, x: np.ndarray, d: int) -> np.ndarray:
         """d-th x-derivative of the basis polynomials at points x: (len(x), p+1)."""
@@ -44,7 +45,9 @@ class _SavgolFit:
 
     def interior(self, d: int, h: float) -> np.ndarray:
         """Interior weights (w,) for the d-th time derivative."""
-        return (self.basis(np.zeros(1), d) @ self.P)[0] / (self.m * h) ** d
+        if d not in self._centre:
+            self._centre[d] = (self.basis(np.zeros(1), d) @ self.P)[0]
+        return self._centre[d] / (self.m * h) ** d
 
     def mean_variance(self, d: int, h: float, N: int) -> float:
         """Mean over N samples of the variance of the d-th derivative per unit σ²."""
