@@ -29,6 +29,11 @@ class Shooting:
         eye = lambda m: torch.eye(m, dtype=x0.dtype, device=x0.device)  # noqa: E731
         self.groups = [(f, eye(n)[:, I.reshape(-1)], eye(len(ts))[:, ks], I.shape)
                        for f, I, ks in ts.groups()]
+        # above SMALL_N coordinates the Jacobians come group by group of terms (:meth:`_acc_jac_local`):
+        # where each group's entries go in the flattened (n, n) blocks and (n, K) residual columns
+        self.local = n > SMALL_N
+        self.flat = [((I[:, :, None] * n + I[:, None, :]).reshape(-1), (I * len(ts) + ks[:, None]).reshape(-1))
+                     for _, I, ks in ts.groups()]
         # the solve's plan is fixed in advance (the graph is replayed): the band of M that the
         # terms allow (a diagonal M for a chain of masses, not a dense LAPACK Cholesky of n × n);
         # up to SMALL_N coordinates the full band, factored by tensor arithmetic anyway
@@ -74,7 +79,8 @@ class Shooting:
         inputs = (q.detach(), v.detach(), xi.detach().expand(B, -1).contiguous(),
                   c.detach().expand(B, n).contiguous(), fc.detach().expand(B, n).contiguous())
         inputs += () if F is None else (F.detach().expand(B, n).contiguous(),)
-        eager = lambda *xs: self._acc_jac(viscous, coulomb, *xs)  # noqa: E731
+        jac = self._acc_jac_local if self.local else self._acc_jac
+        eager = lambda *xs: jac(viscous, coulomb, *xs)  # noqa: E731
         if B > DEFAULT_CHUNK:
             out = eager(*inputs)
         else:
@@ -82,7 +88,10 @@ class Shooting:
         a, Jq, Jv, Jx, *rest, bad = out
         if bool(bad.any()):
             raise SingularMassMatrixError("mass matrix ∂²L/∂q̇² is singular or indefinite at some state")
-        G = torch.cat([(Jx[..., None] * self.Z).sum(-2)] + rest, -1)  # no bmm: slow on tiny blocks
+        # no matrix product on tiny blocks (slow there); above SMALL_N coordinates the broadcast
+        # products would hold B·n·K·P numbers (45 MB per RK4 stage for a chain of 32)
+        JZ = Jx @ self.Z if n > SMALL_N else (Jx[..., None] * self.Z).sum(-2)
+        G = torch.cat([JZ] + rest, -1)
         return a, Jq, Jv, G
 
     def _acc_jac(self, viscous, coulomb, q, v, X, C, Fc, F=None):
@@ -104,6 +113,67 @@ class Shooting:
         J = [x.new_zeros(B, n, *x.shape[1:]) if r is None else r.movedim(0, 1)
              for r, x in zip(rows, leaves)]
         return (a.detach(), *J, bad)
+
+    def _acc_jac_local(self, viscous, coulomb, q, v, X, C, Fc, F=None):
+        """What :meth:`_acc_jac` returns, from the terms' own Euler–Lagrange residuals.  L = Σ ξ_k φ_k
+        is linear in ξ: with r = M q̈ − f (+ ∂R/∂q̇ − Q) at q̈ held fixed, the implicit function
+        theorem gives ∂q̈/∂p = −M⁻¹ ∂r/∂p for every parameter p, where ∂r/∂ξ_k = r_k (term k's
+        residual) and ∂r/∂q, ∂r/∂q̇ are sums of the terms' blocks in the few coordinates each
+        touches.  The engine differentiates each group of same-shape terms in its s coordinates
+        (2 for θ̇ᵢθ̇ⱼ cos(θᵢ − θⱼ)) instead of the whole L through n reverse passes over per-sample
+        leaves for all K coefficients; the friction function is a sum of functions of one q̇ᵢ
+        each, so its blocks are diagonals.  One factorization of M serves every column."""
+        B, n = q.shape
+        K = X.shape[1]
+        xi = X[0]
+        Mflat, f = q.new_zeros(B, n * n), q.new_zeros(B, n)
+        blocks = []
+        with torch.enable_grad():
+            for (phi, P01, Pk, (G, s)), (at_M, at_x) in zip(self.groups, self.flat):
+                qs, vs = ((x @ P01).reshape(B * G, s).detach().requires_grad_() for x in (q, v))
+                Me, fe = mass_and_force(phi, qs, vs, chunk_size=None)  # (BG, s, s), (BG, s)
+                w = (xi @ Pk)[None, :, None]  # (1, G, 1): the group's coefficients
+                Mflat = Mflat.index_add(1, at_M, (Me.detach().reshape(B, G, s * s) * w).reshape(B, -1))
+                f = f.index_add(1, at_x // K, (fe.detach().reshape(B, G, s) * w).reshape(B, -1))
+                blocks.append((P01, qs, vs, Me, fe, w, at_M, at_x, G, s))
+            V = v.detach().requires_grad_()
+            Cl = C.detach().requires_grad_() if self.fit_damping else C
+            Fl = Fc.detach().requires_grad_() if self.fit_coulomb else Fc
+            R = (dissipation_function(Cl if viscous else None, Fl if coulomb else None, self.epsilon)
+                 if viscous or coulomb else None)
+            dR = None if R is None else torch.autograd.grad(R(q, V).sum(), V, create_graph=True)[0]
+            M = Mflat.reshape(B, n, n)
+            rhs = f - (0 if dR is None else dR.detach()) + (0 if F is None else F)
+            a, bad = _planned_solve(M, rhs, True, self.band, _max_condition(M.dtype))
+            a = a.detach()
+            dstate, theta = [q.new_zeros(B, n * n), q.new_zeros(B, n * n)], q.new_zeros(B, n * K)  # ∂r/∂q, ∂r/∂q̇
+            for P01, qs, vs, Me, fe, w, at_M, at_x, G, s in blocks:
+                re = torch.einsum("eij,ej->ei", Me, (a @ P01).reshape(B * G, s)) - fe  # (BG, s)
+                theta = theta.index_add(1, at_x, re.detach().reshape(B, -1))
+                if not re.requires_grad:  # constant mass, no force: no dependence on the state
+                    continue
+                eye = torch.eye(s, dtype=a.dtype, device=a.device)[:, None, :].expand(s, B * G, s)
+                grads = torch.autograd.grad(re, (qs, vs), grad_outputs=eye, is_grads_batched=True, allow_unused=True)
+                for i, g in enumerate(grads):
+                    if g is not None:  # g[j, e, l] = ∂r_j/∂x_l of element e
+                        block = (g.permute(1, 0, 2).reshape(B, G, s, s) * w[..., None]).reshape(B, -1)
+                        dstate[i] = dstate[i].index_add(1, at_M, block)
+            diag = []
+            if dR is not None:  # ∂(∂R/∂q̇ᵢ)/∂q̇ᵢ, ∂/∂cᵢ, ∂/∂F_c,i: diagonals, one reverse pass each
+                leaves = (V,) + ((Cl,) if self.fit_damping else ()) + ((Fl,) if self.fit_coulomb else ())
+                diag = [q.new_zeros(B, n) if d is None else d for d in
+                        torch.autograd.grad(dR.sum(), leaves, allow_unused=True)]
+        Jv = dstate[1].reshape(B, n, n) + (torch.diag_embed(diag[0]) if diag else 0)
+        Jr = torch.cat([dstate[0].reshape(B, n, n), Jv, theta.reshape(B, n, K)]
+                       + [torch.diag_embed(d) for d in diag[1:]], -1)
+        sign = torch.where(M.diagonal(dim1=-2, dim2=-1).sum(-1) < 0, -1.0, 1.0).to(M.dtype)[:, None, None]
+        Ms = M * sign
+        if self.band == 0:
+            J = -(Jr * sign) / Ms.diagonal(dim1=-2, dim2=-1)[..., None]
+        else:
+            J = -torch.cholesky_solve(Jr * sign, torch.linalg.cholesky_ex(Ms)[0])
+        rest = [J[..., 2 * n + K + n * i:2 * n + K + n * (i + 1)] for i in range(len(diag) - 1)]
+        return (a, J[..., :n], J[..., n:2 * n], J[..., 2 * n:2 * n + K], *rest, bad)
 
     def rollout(self, g, fixed, s, h, T, jac, force=None):
         """Positions and velocities (S, T, n) of all segments from states s (S, 2n), RK4 steps h
@@ -135,7 +205,10 @@ class Shooting:
 
             def f(qa, va, t):
                 a, Jq, Jv, G = self.acc_jac(xi, c, fc, qa[..., 0], va[..., 0], applied(t))
-                ta = (Jq[..., None] * qa[:, None, :, 1:] + Jv[..., None] * va[:, None, :, 1:]).sum(2)
+                if n > SMALL_N:
+                    ta = Jq @ qa[..., 1:] + Jv @ va[..., 1:]
+                else:
+                    ta = (Jq[..., None] * qa[:, None, :, 1:] + Jv[..., None] * va[:, None, :, 1:]).sum(2)
                 ta[..., :P] += G
                 return torch.cat([a[..., None], ta], -1)
 
