@@ -335,6 +335,7 @@ def rollout(
     time_dependent: bool | None = None,
     compute_energy: bool = True,
     options: dict | None = None,
+    dissipation=None,
 ) -> Rollout:
     """Integrate the motion of ``L`` from ``(q0, qdot0)`` and report it at times ``t``.
 
@@ -356,6 +357,9 @@ def rollout(
             callable, whether it accepts a third positional argument.
         compute_energy: also return E = q̇·∂L/∂q̇ − L along the rollout (needs L).
         options: extra solver options, e.g. ``{"rule": "trapezoid", "max_iter": 20}``.
+        dissipation: a Rayleigh function R(q, q̇) (callable like L, or SymPy) whose friction
+            −∂R/∂q̇ joins the Euler–Lagrange accelerations of L (explicit methods; the energy
+            reported is still that of L).
 
     Returns:
         :class:`Rollout` with ``q``, ``qdot`` of shape ``(T, ..., n)`` and ``energy`` ``(T, ...)``
@@ -367,6 +371,9 @@ def rollout(
         raise ValueError(f"substeps must be a positive integer, got {substeps!r}")
     if acceleration is not None and field is not None:
         raise ValueError("give acceleration= or field=, not both")
+    if dissipation is not None and (acceleration is not None or field is not None or METHODS[method].needs_lagrangian):
+        raise ValueError(f"dissipation= joins the Euler–Lagrange accelerations of L: not with acceleration=, "
+                         f"field= or method {method!r}")
     f, timed = _resolve_lagrangian(L, coordinates, time_dependent)
     solver_cls = METHODS[method]
     given = acceleration is not None or field is not None
@@ -398,12 +405,13 @@ def rollout(
     if acceleration is None and f is not None:
         # many calls on one model and batch shape: the engine's derivative graph is recorded once
         # and replayed (same operations, same numbers; the engine itself where that cannot be done)
-        engine = Replayed(f) if (t.numel() - 1) * substeps * CALLS_PER_STEP.get(method, 0) >= REPLAY_CALLS else None
+        many = (t.numel() - 1) * substeps * CALLS_PER_STEP.get(method, 0) >= REPLAY_CALLS
+        engine = Replayed(f, coordinates=coordinates, dissipation=dissipation) if many else None
 
         def acceleration(q, qd, tt):
             if engine is not None:
                 return engine(q, qd, tt if timed else None)
-            return accelerations(f, q, qd, tt if timed else None)
+            return accelerations(f, q, qd, tt if timed else None, coordinates=coordinates, dissipation=dissipation)
 
     solver = solver_cls(acceleration, field=field, lagrangian=f, time_dependent=timed, **(options or {}))
     # an RK4 step of the engine's q̈ is recorded whole and replayed (no Python between its stages)

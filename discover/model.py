@@ -388,10 +388,11 @@ class SparseLagrangian(FittedModel, kind="sparse"):
         def driven(q, v, tt):  # friction and a known force join the Euler–Lagrange accelerations
             return accelerations(self._L, q, v, dissipation=self._R, force=None if force is None else force(tt))
 
-        friction = driven if (self._R is not None or force is not None) else None
-
         def roll(q0, qdot0, t):
-            out = rollout(self._L, q0, qdot0, t, method=method, acceleration=friction)
+            if force is None:  # friction through the rollout's replayed engine
+                out = rollout(self._L, q0, qdot0, t, method=method, dissipation=self._R)
+            else:
+                out = rollout(self._L, q0, qdot0, t, method=method, acceleration=driven)
             return out.q, out.qdot
 
         return self._numpy_or_torch(roll, q0, qdot0, t, dtype=torch.float64)

@@ -244,7 +244,7 @@ class Replayed:
             M, _ = self.mass_and_force(Q, V, None if not timed else t.expand(Q.shape[0]))
             self._band = _solve_plan(M, self.structure)[1]
         k, mc = self._band, (self.max_condition if self.max_condition is not None else _max_condition(Q.dtype))
-        outside = _outside_band(Q.shape[-1], k, Q.device)
+        outside = _outside_band(Q.shape[-1], k, Q)
 
         def eager(q, v, tt, hh):
             flags = []
@@ -267,7 +267,7 @@ class Replayed:
         return q1, v1
 
 
-def _outside_band(n: int, k: int, device):
-    """(n, n) 0/1 mask of the entries more than k off the diagonal."""
-    i = torch.arange(n, device=device)
-    return ((i[:, None] - i[None, :]).abs() > k).double()
+def _outside_band(n: int, k: int, like):
+    """(n, n) 0/1 mask of the entries more than k off the diagonal (dtype and device of ``like``)."""
+    i = torch.arange(n, device=like.device)
+    return ((i[:, None] - i[None, :]).abs() > k).to(like.dtype)

@@ -110,3 +110,21 @@ def test_whole_step_replay_still_raises_on_a_singular_mass_matrix():
     t = torch.arange(200, dtype=torch.float64) * 0.01
     with pytest.raises(SingularMassMatrixError):
         integrate.rollout(L, [[1.4]], [[1.0]], t, compute_energy=False)
+
+
+def test_rollout_with_friction_follows_the_damped_oscillator():
+    # L = ½ẋ² − ½ω²x², R = ½cẋ²: x = e^{−ct/2} cos(ω_d t) with ω_d² = ω² − c²/4 (from x(0) = 1,
+    # ẋ(0) = −c/2); the replayed rollout must give the engine's numbers bit for bit as well
+    w, c = 2.0, 0.3
+    wd = (w ** 2 - c ** 2 / 4) ** 0.5
+    L = lambda q, v: 0.5 * (v ** 2).sum() - 0.5 * w ** 2 * (q ** 2).sum()
+    R = lambda q, v: 0.5 * c * (v ** 2).sum()
+    t = torch.arange(400, dtype=torch.float64) * 0.01
+    out = integrate.rollout(L, [[1.0]], [[-c / 2]], t, dissipation=R, compute_energy=False)
+    exact = torch.exp(-c * t / 2) * torch.cos(wd * t)
+    torch.testing.assert_close(out.q[:, 0, 0], exact, rtol=0, atol=1e-8)
+    engine = integrate.rollout(L, [[1.0]], [[-c / 2]], t, compute_energy=False,
+                               acceleration=lambda q, v, tt: accelerations(L, q, v, dissipation=R))
+    assert torch.equal(out.q, engine.q) and torch.equal(out.qdot, engine.qdot)
+    with pytest.raises(ValueError, match="dissipation"):
+        integrate.rollout(L, [[1.0]], [[0.0]], t, dissipation=R, method="variational")
