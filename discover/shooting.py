@@ -32,7 +32,8 @@ class Shooting:
         # above SMALL_N coordinates the Jacobians come group by group of terms (:meth:`_acc_jac_local`):
         # where each group's entries go in the flattened (n, n) blocks and (n, K) residual columns
         self.local = n > SMALL_N
-        self.flat = [((I[:, :, None] * n + I[:, None, :]).reshape(-1), (I * len(ts) + ks[:, None]).reshape(-1))
+        self.flat = [tuple(x.reshape(-1).to(x0.device)
+                           for x in (I[:, :, None] * n + I[:, None, :], I, I * len(ts) + ks[:, None]))
                      for _, I, ks in ts.groups()]
         # the solve's plan is fixed in advance (the graph is replayed): the band of M that the
         # terms allow (a diagonal M for a chain of masses, not a dense LAPACK Cholesky of n × n);
@@ -129,12 +130,12 @@ class Shooting:
         Mflat, f = q.new_zeros(B, n * n), q.new_zeros(B, n)
         blocks = []
         with torch.enable_grad():
-            for (phi, P01, Pk, (G, s)), (at_M, at_x) in zip(self.groups, self.flat):
+            for (phi, P01, Pk, (G, s)), (at_M, at_f, at_x) in zip(self.groups, self.flat):
                 qs, vs = ((x @ P01).reshape(B * G, s).detach().requires_grad_() for x in (q, v))
                 Me, fe = mass_and_force(phi, qs, vs, chunk_size=None)  # (BG, s, s), (BG, s)
                 w = (xi @ Pk)[None, :, None]  # (1, G, 1): the group's coefficients
                 Mflat = Mflat.index_add(1, at_M, (Me.detach().reshape(B, G, s * s) * w).reshape(B, -1))
-                f = f.index_add(1, at_x // K, (fe.detach().reshape(B, G, s) * w).reshape(B, -1))
+                f = f.index_add(1, at_f, (fe.detach().reshape(B, G, s) * w).reshape(B, -1))
                 blocks.append((P01, qs, vs, Me, fe, w, at_M, at_x, G, s))
             V = v.detach().requires_grad_()
             Cl = C.detach().requires_grad_() if self.fit_damping else C
